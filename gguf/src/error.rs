@@ -12,8 +12,16 @@ use crate::value::ValueType;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GgufError {
+    /// The file could not be opened.
+    #[error("cannot open file")]
+    Open {
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+
     /// The underlying reader or writer failed (not a format problem).
-    #[error("I/O error at byte {offset}: {source}")]
+    #[error("I/O error at byte {offset}")]
     Io {
         /// Where the failing operation started.
         offset: u64,
@@ -38,7 +46,7 @@ pub enum GgufError {
     },
 
     /// The first four bytes are not `GGUF`.
-    #[error("bad magic at byte {offset}: expected \"GGUF\", found {found:02x?}")]
+    #[error("bad magic at byte {offset}: expected \"GGUF\", found \"{}\" (not a GGUF file)", .found.escape_ascii())]
     BadMagic {
         /// Always 0 (kept for uniformity with the other variants).
         offset: u64,
@@ -219,7 +227,10 @@ impl GgufError {
             | Self::MisalignedTensor { offset, .. }
             | Self::OverlappingTensors { offset, .. }
             | Self::Overflow { offset, .. } => Some(*offset),
-            Self::MissingKey { .. } | Self::BadValue { .. } | Self::Write { .. } => None,
+            Self::Open { .. }
+            | Self::MissingKey { .. }
+            | Self::BadValue { .. }
+            | Self::Write { .. } => None,
         }
     }
 

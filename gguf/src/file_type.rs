@@ -79,6 +79,7 @@ impl fmt::Display for FileType {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -166,6 +166,7 @@ impl fmt::Display for GgmlType {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

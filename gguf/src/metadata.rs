@@ -171,6 +171,7 @@ impl Metadata {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -22,7 +22,7 @@ const MIN_TENSOR_INFO_LEN: u64 = 24;
 
 /// Reads the header of the GGUF file at `path` with default [`Limits`].
 pub fn read_header_from_path(path: impl AsRef<Path>) -> Result<GgufHeader> {
-    let file = File::open(path).map_err(|source| GgufError::Io { offset: 0, source })?;
+    let file = File::open(path).map_err(|source| GgufError::Open { source })?;
     read_header(file, &Limits::default())
 }
 

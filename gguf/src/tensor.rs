@@ -123,6 +123,7 @@ pub(crate) fn shape_size(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -7,6 +7,9 @@
 //! - `ggml_table`: the type and file-type tables against the vendored llama.cpp C source.
 //! - `regression`: inputs the fuzzer found, kept as files under `tests/fixtures/fuzz/`.
 
+// Tests may unwrap (house rule); the workspace lint is for library code.
+#![allow(clippy::unwrap_used)]
+
 mod bytes;
 mod errors;
 mod ggml_table;
