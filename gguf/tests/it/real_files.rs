@@ -124,3 +124,41 @@ fn truncated_copy_of_the_default_model_is_readable_and_reported_truncated() {
         })
     );
 }
+
+/// A reader that counts the bytes handed out, to prove that only the header is read.
+struct Counting<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: std::io::Seek> std::io::Seek for Counting<R> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+#[test]
+fn only_the_header_is_read() {
+    let Some(path) = default_model() else { return };
+    let mut counting = Counting {
+        inner: std::fs::File::open(&path).unwrap(),
+        read: 0,
+    };
+    let h = medllm_gguf::read_header(&mut counting, &medllm_gguf::Limits::default()).unwrap();
+    // The buffered reader may read ahead one buffer (64 KiB) past the header, no more.
+    assert!(
+        counting.read <= h.header_len() + 64 * 1024,
+        "read {} of a {}-byte header",
+        counting.read,
+        h.header_len()
+    );
+    assert!(counting.read < std::fs::metadata(&path).unwrap().len() / 10);
+}
