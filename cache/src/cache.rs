@@ -160,6 +160,7 @@ impl AnswerCache {
         let keys = KeyMaterial::load(&KeyLocation {
             key_file: cfg.key_file.clone(),
             credential: cfg.credential.clone(),
+            credentials_directory: cfg.credentials_directory.clone(),
         })?;
         let (disk, recovery) = open_with_recovery(&cfg.dir, cfg.l2_page_cache_bytes)?;
         let dim = opts.matcher.embedder().map_or(0, |e| e.dim());

@@ -51,7 +51,7 @@ pub struct RawCacheConfig {
 }
 
 /// Default semantic threshold, calibrated on the cache pairs (docs/cache.md, "Calibration").
-pub const DEFAULT_SEMANTIC_THRESHOLD: f32 = 0.80;
+pub const DEFAULT_SEMANTIC_THRESHOLD: f32 = 0.70;
 
 impl Default for RawCacheConfig {
     fn default() -> Self {
@@ -89,6 +89,8 @@ pub struct CacheConfig {
     pub key_file: PathBuf,
     /// systemd credential name.
     pub credential: Option<String>,
+    /// `$CREDENTIALS_DIRECTORY` as seen when the config was validated (systemd sets it for the service).
+    pub credentials_directory: Option<PathBuf>,
     /// L1 budget (bytes).
     pub l1_max_bytes: u64,
     /// L2 budget (bytes).
@@ -170,6 +172,7 @@ impl RawCacheConfig {
             dir: self.dir,
             key_file: self.key_file,
             credential: self.credential,
+            credentials_directory: std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from),
             l1_max_bytes: self.l1_max_bytes,
             l2_max_bytes: self.l2_max_bytes,
             l2_max_entries: self.l2_max_entries,
@@ -190,15 +193,17 @@ impl RawCacheConfig {
 
 impl CacheConfig {
     /// Defaults with the store and key placed under `state_dir` (tests, tools): `state_dir/cache` and
-    /// `state_dir/cache.key`.
+    /// `state_dir/cache.key`, no credential.
     pub fn for_state_dir(state_dir: &Path) -> Result<CacheConfig> {
-        RawCacheConfig {
+        let mut cfg = RawCacheConfig {
             dir: state_dir.join("cache"),
             key_file: state_dir.join("cache.key"),
             credential: None,
             ..RawCacheConfig::default()
         }
-        .validate()
+        .validate()?;
+        cfg.credentials_directory = None;
+        Ok(cfg)
     }
 }
 

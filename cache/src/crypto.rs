@@ -54,6 +54,7 @@ impl std::fmt::Debug for KeyMaterial {
 pub(crate) struct KeyLocation {
     pub key_file: PathBuf,
     pub credential: Option<String>,
+    pub credentials_directory: Option<PathBuf>,
 }
 
 fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
@@ -84,10 +85,8 @@ impl KeyMaterial {
     /// Loads the master key: the systemd credential when `$CREDENTIALS_DIRECTORY/<name>` exists, else the
     /// key file, which is created (0600, 32 random bytes as hex) if absent.
     pub(crate) fn load(loc: &KeyLocation) -> Result<Self> {
-        if let (Some(name), Some(dir)) =
-            (&loc.credential, std::env::var_os("CREDENTIALS_DIRECTORY"))
-        {
-            let path = Path::new(&dir).join(name);
+        if let (Some(name), Some(dir)) = (&loc.credential, &loc.credentials_directory) {
+            let path = dir.join(name);
             if path.exists() {
                 let bytes =
                     fs::read(&path).map_err(|e| CacheError::io("read credential", &path, e))?;

@@ -122,21 +122,7 @@ impl SemanticIndex {
     }
 }
 
-/// Dot product written for auto-vectorisation (8 independent accumulators).
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let chunks = a.len() / 8;
-    for c in 0..chunks {
-        for j in 0..8 {
-            acc[j] += a[c * 8 + j] * b[c * 8 + j];
-        }
-    }
-    let mut s: f32 = acc.iter().sum();
-    for i in chunks * 8..a.len() {
-        s += a[i] * b[i];
-    }
-    s
-}
+pub(crate) use crate::simd::dot;
 
 #[cfg(test)]
 mod tests {

@@ -44,6 +44,7 @@ mod l1;
 pub mod normalize;
 pub mod pii;
 mod record;
+mod simd;
 mod stats;
 pub mod store;
 

@@ -44,9 +44,102 @@ impl fmt::Display for PiiKind {
 }
 
 const MONTH: &str = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?";
+const MONTH_WORDS: &[&str] = &[
+    "jan",
+    "january",
+    "feb",
+    "february",
+    "mar",
+    "march",
+    "apr",
+    "april",
+    "may",
+    "jun",
+    "june",
+    "jul",
+    "july",
+    "aug",
+    "august",
+    "sep",
+    "sept",
+    "september",
+    "oct",
+    "october",
+    "nov",
+    "november",
+    "dec",
+    "december",
+];
+const TITLES: &[&str] = &[
+    "Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Sir", "Mister", "Madam",
+];
+const STREETS: &[&str] = &[
+    "Street",
+    "St",
+    "Road",
+    "Rd",
+    "Avenue",
+    "Ave",
+    "Lane",
+    "Ln",
+    "Drive",
+    "Boulevard",
+    "Blvd",
+    "Way",
+    "Court",
+    "Ct",
+    "Place",
+    "Pl",
+    "Terrace",
+    "Close",
+    "Crescent",
+    "Highway",
+    "Hwy",
+    "Square",
+    "Sq",
+    "Gardens",
+    "Row",
+    "Parade",
+];
+
+/// When a pattern can possibly match: checked on cheap features first, so an ordinary question runs
+/// only a few regexes (regex-lite has no literal prefilters of its own).
+enum Gate {
+    /// At least this many ASCII digits in the text.
+    Digits(usize),
+    /// An `@` in the text.
+    At,
+    /// One of these lower-case words.
+    Words(&'static [&'static str]),
+    /// One of these words, case as written.
+    WordsCase(&'static [&'static str]),
+    /// A street word and a digit.
+    Street,
+}
+
+struct Features<'a> {
+    digits: usize,
+    at: bool,
+    words: Vec<&'a str>,
+}
+
+impl Gate {
+    fn open(&self, f: &Features<'_>) -> bool {
+        match self {
+            Gate::Digits(n) => f.digits >= *n,
+            Gate::At => f.at,
+            Gate::Words(list) => f
+                .words
+                .iter()
+                .any(|w| list.iter().any(|l| w.eq_ignore_ascii_case(l))),
+            Gate::WordsCase(list) => f.words.iter().any(|w| list.contains(w)),
+            Gate::Street => f.digits >= 1 && f.words.iter().any(|w| STREETS.contains(w)),
+        }
+    }
+}
 
 struct Patterns {
-    list: Vec<(PiiKind, Regex)>,
+    list: Vec<(PiiKind, Gate, Regex)>,
     digits_run: Regex,
     unit_after: Regex,
 }
@@ -54,42 +147,50 @@ struct Patterns {
 fn patterns() -> &'static Patterns {
     static P: OnceLock<Patterns> = OnceLock::new();
     P.get_or_init(|| {
-        let src: Vec<(PiiKind, String)> = vec![
+        use Gate::*;
+        let src: Vec<(PiiKind, Gate, String)> = vec![
+            (PiiKind::Name, WordsCase(TITLES), r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Mister|Madam)\.?\s+[A-Z][A-Za-z'\-]+".into()),
+            (PiiKind::Name, Words(&["named", "called", "name"]), r"(?i:\b(?:named|called|name is|name's))\s+[A-Z][a-z]+".into()),
+            (PiiKind::Name, Words(&["patient"]), r"(?i:\bpatient\s*:)\s*[A-Z][a-z]+".into()),
+            (PiiKind::Date, Digits(4), r"\b\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})\b".into()),
+            (PiiKind::Date, Digits(4), r"\b\d{4}[/.\-]\d{1,2}[/.\-]\d{1,2}\b".into()),
+            (PiiKind::Date, Words(MONTH_WORDS), format!(r"(?i)\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH},?\s+\d{{4}}\b")),
+            (PiiKind::Date, Words(MONTH_WORDS), format!(r"(?i)\b{MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b")),
+            (PiiKind::Date, Words(&["dob", "d", "birth", "born"]), r"(?i)\b(?:dob|d\.o\.b\.?|date of birth|born on)\b".into()),
+            (PiiKind::Email, At, r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}".into()),
             (
-                PiiKind::Name,
-                r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Mister|Madam|Mrs)\.?\s+[A-Z][A-Za-z'\-]+".into(),
+                PiiKind::Phone,
+                Words(&["tel", "phone", "telephone", "mobile", "cell", "fax"]),
+                r"(?i)\b(?:tel|phone|telephone|mobile|cell|fax)\b[^0-9]{0,6}\+?\d".into(),
             ),
-            (PiiKind::Name, r"(?i:\b(?:named|called|name is|name's))\s+[A-Z][a-z]+".into()),
-            (PiiKind::Name, r"(?i:\bpatient\s*:)\s*[A-Z][a-z]+".into()),
-            (PiiKind::Date, r"\b\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})\b".into()),
-            (PiiKind::Date, r"\b\d{4}[/.\-]\d{1,2}[/.\-]\d{1,2}\b".into()),
-            (PiiKind::Date, format!(r"(?i)\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTH},?\s+\d{{4}}\b")),
-            (PiiKind::Date, format!(r"(?i)\b{MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b")),
-            (PiiKind::Date, r"(?i)\b(?:dob|d\.o\.b\.?|date of birth|born on)\b".into()),
-            (PiiKind::Email, r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}".into()),
-            (PiiKind::Phone, r"(?i)\b(?:tel|phone|telephone|mobile|cell|fax)\b[^0-9]{0,6}\+?\d".into()),
-            (PiiKind::Phone, r"\+\d{1,3}[\s.\-]?\(?\d{1,4}\)?(?:[\s.\-]?\d{2,4}){2,4}".into()),
-            (PiiKind::Phone, r"\(\d{3}\)\s?\d{3}[\s.\-]?\d{4}\b".into()),
-            (PiiKind::Phone, r"\b\d{3}[.\-]\d{3}[.\-]\d{4}\b".into()),
-            (PiiKind::Phone, r"\b0\d{2,4}[\s\-]\d{3,4}[\s\-]?\d{3,4}\b".into()),
+            (PiiKind::Phone, Digits(7), r"\+\d{1,3}[\s.\-]?\(?\d{1,4}\)?(?:[\s.\-]?\d{2,4}){2,4}".into()),
+            (PiiKind::Phone, Digits(10), r"\(\d{3}\)\s?\d{3}[\s.\-]?\d{4}\b".into()),
+            (PiiKind::Phone, Digits(10), r"\b\d{3}[.\-]\d{3}[.\-]\d{4}\b".into()),
+            (PiiKind::Phone, Digits(9), r"\b0\d{2,4}[\s\-]\d{3,4}[\s\-]?\d{3,4}\b".into()),
             (
                 PiiKind::IdNumber,
+                Words(&["mrn", "nhs", "ssn", "social", "patient", "record", "medical", "hospital", "chart", "id"]),
                 r"(?i)\b(?:mrn|nhs\s*(?:no|number|#)|ssn|social security|patient\s*(?:id|number|no)|record\s*(?:number|no)|medical record|hospital\s*(?:number|no)|chart\s*(?:number|no)|id\s*[:#])".into(),
             ),
-            (PiiKind::IdNumber, r"\b[A-Za-z]{1,3}\d{6,}\b".into()),
-            (PiiKind::IdNumber, r"\b\d{3}[\s\-]\d{2}[\s\-]\d{4}\b".into()),
+            (PiiKind::IdNumber, Digits(6), r"\b[A-Za-z]{1,3}\d{6,}\b".into()),
+            (PiiKind::IdNumber, Digits(9), r"\b\d{3}[\s\-]\d{2}[\s\-]\d{4}\b".into()),
             (
                 PiiKind::Address,
+                Street,
                 r"\b\d{1,5}[A-Za-z]?\s+(?:[A-Z][a-z]+\s+){1,3}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Boulevard|Blvd|Way|Court|Ct|Place|Pl|Terrace|Close|Crescent|Highway|Hwy|Square|Sq|Gardens|Row|Parade)\b".into(),
             ),
-            (PiiKind::Address, r"\b[A-Z]{1,2}\d[A-Z\d]?\s+\d[A-Z]{2}\b".into()),
-            (PiiKind::Address, r"\b\d{5}-\d{4}\b".into()),
-            (PiiKind::Address, r"(?i)\b(?:lives at|living at|address is|home address|postcode|zip code)\b".into()),
+            (PiiKind::Address, Digits(2), r"\b[A-Z]{1,2}\d[A-Z\d]?\s+\d[A-Z]{2}\b".into()),
+            (PiiKind::Address, Digits(9), r"\b\d{5}-\d{4}\b".into()),
+            (
+                PiiKind::Address,
+                Words(&["lives", "living", "address", "postcode", "zip"]),
+                r"(?i)\b(?:lives at|living at|address is|home address|postcode|zip code)\b".into(),
+            ),
         ];
         let list = src
             .into_iter()
-            .filter_map(|(k, s)| match Regex::new(&s) {
-                Ok(r) => Some((k, r)),
+            .filter_map(|(k, g, s)| match Regex::new(&s) {
+                Ok(r) => Some((k, g, r)),
                 Err(e) => {
                     // A broken pattern is a programming error caught by the unit tests below.
                     tracing::error!("PII pattern {s:?} does not compile: {e}");
@@ -109,20 +210,30 @@ fn patterns() -> &'static Patterns {
 /// Kinds of identifiers found in `text` (sorted, without duplicates; empty when none).
 pub fn detect_pii(text: &str) -> Vec<PiiKind> {
     let p = patterns();
+    let features = Features {
+        digits: text.bytes().filter(u8::is_ascii_digit).count(),
+        at: text.contains('@'),
+        words: text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect(),
+    };
     let mut found: Vec<PiiKind> = p
         .list
         .iter()
-        .filter(|(_, r)| r.is_match(text))
-        .map(|(k, _)| *k)
+        .filter(|(_, g, r)| g.open(&features) && r.is_match(text))
+        .map(|(k, _, _)| *k)
         .collect();
     // Long digit runs are ID numbers unless they are a quantity ("100000 units").
-    for m in p.digits_run.find_iter(text) {
-        let glued_digit_before = text[..m.start()]
-            .chars()
-            .next_back()
-            .is_some_and(|c| c.is_ascii_digit());
-        if !glued_digit_before && !p.unit_after.is_match(&text[m.end()..]) {
-            found.push(PiiKind::IdNumber);
+    if features.digits >= 6 {
+        for m in p.digits_run.find_iter(text) {
+            let glued_digit_before = text[..m.start()]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_ascii_digit());
+            if !glued_digit_before && !p.unit_after.is_match(&text[m.end()..]) {
+                found.push(PiiKind::IdNumber);
+            }
         }
     }
     found.sort();

@@ -2,43 +2,7 @@
 //! softmax. Weights are stored as PyTorch writes them ([out, in], row-major); `matmul_wt` reads them
 //! transposed through strides, so no copy is made.
 
-/// `c[m×n] = a[m×k] · wᵀ + bias`, with `w` stored [n×k] row-major.
-pub(crate) fn matmul_wt(
-    a: &[f32],
-    m: usize,
-    k: usize,
-    w: &[f32],
-    n: usize,
-    bias: &[f32],
-    c: &mut [f32],
-) {
-    debug_assert_eq!(a.len(), m * k);
-    debug_assert_eq!(w.len(), n * k);
-    debug_assert_eq!(c.len(), m * n);
-    for row in c.chunks_exact_mut(n) {
-        row.copy_from_slice(bias);
-    }
-    // SAFETY: the slices have exactly the sizes that the dimensions and strides address
-    // (checked above in debug builds, guaranteed by the callers that allocate them).
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            k as isize,
-            1,
-            w.as_ptr(),
-            1,
-            k as isize,
-            1.0,
-            c.as_mut_ptr(),
-            n as isize,
-            1,
-        );
-    }
-}
+pub(crate) use crate::simd::matmul_wt;
 
 /// `c[m×n] = a[m×k] · b[n×k]ᵀ` for row-major slices with explicit row strides (attention scores).
 #[allow(clippy::too_many_arguments)]

@@ -225,7 +225,6 @@ pub(crate) fn polarity(w: &str) -> Option<(&'static str, &'static str)> {
         "minimum" | "min" | "minimal" | "lowest" => ("extreme", "min"),
         "before" | "prior" | "pre" | "preceding" => ("order", "before"),
         "after" | "following" | "post" | "afterwards" => ("order", "after"),
-        "during" => ("order", "during"),
         "more" | "greater" | "above" | "over" | "exceeding" | "exceed" | "exceeds" => {
             ("comparison", "more")
         }
@@ -724,6 +723,10 @@ pub(crate) fn synonym(w: &str) -> Option<&'static str> {
         "doctor" | "doctors" | "physician" | "clinician" | "gp" => "doctor",
         "vomit" | "vomits" | "vomiting" | "vomited" | "emesis" => "vomit",
         "work" | "works" | "working" | "act" | "acts" => "work",
+        "check" | "checks" | "checked" | "checking" | "measure" | "measures" | "measured"
+        | "measuring" | "monitor" | "monitors" | "monitored" | "monitoring" => "monitor",
+        "transmit" | "transmits" | "transmitted" | "transmitting" | "transmission" | "spread"
+        | "spreads" | "spreading" => "transmit",
         _ => return None,
     })
 }

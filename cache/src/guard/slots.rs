@@ -189,22 +189,27 @@ impl Slots {
         }
         s.negations.sort();
 
-        // modal verbs count only in yes/no questions
-        let first_word = toks.iter().find_map(|t| t.word());
-        let wh_question = matches!(
-            first_word,
-            Some("what" | "which" | "how" | "when" | "why" | "where" | "who" | "whom" | "whose")
-        );
+        // modal verbs count only in yes/no questions: a modal after a wh-word ("how should …") is empty
+        let is_wh = |w: &str| {
+            matches!(
+                w,
+                "what" | "which" | "how" | "when" | "why" | "where" | "who" | "whom" | "whose"
+            )
+        };
+        let mut seen_wh = false;
 
         // doubts (drug-like words not in the dictionary) and residual terms
         for (k, t) in toks.iter().enumerate() {
+            if t.word().is_some_and(is_wh) {
+                seen_wh = true;
+            }
             if consumed[k] {
                 continue;
             }
             match &t.kind {
                 Kind::Word(w) => {
                     if let Some(m) = modal(w) {
-                        if !wh_question {
+                        if !seen_wh {
                             s.terms.insert(format!("modal:{m}"));
                         }
                         continue;
