@@ -162,10 +162,10 @@ impl RawCacheConfig {
         if self.sweep_interval_secs == 0 {
             return bad("cache.sweep_interval_secs must be > 0".into());
         }
-        if let Some(c) = &self.credential {
-            if c.is_empty() || c.contains('/') {
-                return bad(format!("cache.credential {c:?} must be a plain file name"));
-            }
+        if let Some(c) = &self.credential
+            && (c.is_empty() || c.contains('/'))
+        {
+            return bad(format!("cache.credential {c:?} must be a plain file name"));
         }
         Ok(CacheConfig {
             enabled: self.enabled,
@@ -213,6 +213,7 @@ fn key_inside_dir(key: &Path, dir: &Path) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

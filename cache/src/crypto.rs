@@ -132,10 +132,10 @@ impl KeyMaterial {
                 let _ = fs::remove_file(&tmp);
                 write_key_file(&tmp, &master)?;
                 fs::rename(&tmp, path).map_err(|e| CacheError::io("replace key file", path, e))?;
-                if let Some(dir) = path.parent() {
-                    if let Ok(d) = fs::File::open(dir) {
-                        let _ = d.sync_all();
-                    }
+                if let Some(dir) = path.parent()
+                    && let Ok(d) = fs::File::open(dir)
+                {
+                    let _ = d.sync_all();
                 }
                 Ok(Self::from_master(&master, KeySource::File(path.clone())))
             }
@@ -212,14 +212,15 @@ fn parse_key(bytes: &[u8]) -> std::result::Result<[u8; 32], String> {
 }
 
 fn write_key_file(path: &Path, master: &[u8; 32]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        if !dir.as_os_str().is_empty() && !dir.exists() {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode_0700()
-                .create(dir)
-                .map_err(|e| CacheError::io("create key directory", dir, e))?;
-        }
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+        && !dir.exists()
+    {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode_0700()
+            .create(dir)
+            .map_err(|e| CacheError::io("create key directory", dir, e))?;
     }
     let hex: String = master.iter().map(|b| format!("{b:02x}")).collect();
     let mut f = OpenOptions::new()
@@ -248,6 +249,7 @@ impl DirBuilderExt0700 for fs::DirBuilder {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -56,10 +56,10 @@ impl SemanticIndex {
             return;
         }
         self.remove(&row.id);
-        if self.rows.len() >= self.max_rows {
-            if let Some(oldest) = self.rows.iter().min_by_key(|r| r.created_ms).map(|r| r.id) {
-                self.remove(&oldest);
-            }
+        if self.rows.len() >= self.max_rows
+            && let Some(oldest) = self.rows.iter().min_by_key(|r| r.created_ms).map(|r| r.id)
+        {
+            self.remove(&oldest);
         }
         self.pos.insert(row.id, self.rows.len());
         self.rows.push(Arc::new(row));
@@ -125,6 +125,7 @@ impl SemanticIndex {
 pub(crate) use crate::simd::dot;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

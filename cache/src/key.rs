@@ -70,6 +70,7 @@ impl fmt::Display for CacheKey {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

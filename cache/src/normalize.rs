@@ -77,6 +77,7 @@ pub(crate) fn is_punctuation(c: char) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -242,6 +242,7 @@ pub fn detect_pii(text: &str) -> Vec<PiiKind> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,7 +1,7 @@
-//! The two hot loops, with an AVX2+FMA path chosen at run time (the crate is built for baseline x86-64,
-//! so without this the compiler may only use SSE2): dot products for the semantic index, and
-//! `x · Wᵀ` for the embedder's dense layers, which streams each weight row once instead of packing the
-//! whole matrix per call (packing dominated for ~20-token inputs).
+//! The two hot loops, with AVX-512 / AVX2+FMA paths chosen at run time (the crate is built for baseline
+//! x86-64, so the compiler alone would use SSE2): dot products for the semantic index, and the embedder's
+//! dense layers against pre-transposed weights. A general sgemm (matrixmultiply) packs the whole weight
+//! matrix on every call, which dominated (~50 % of the time, measured with perf) for ~20-token inputs.
 
 /// Dot product of two equal-length slices.
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -32,33 +32,44 @@ fn dot_generic(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
-/// `c[m×n] = a[m×k] · wᵀ + bias` with `w` stored [n×k] row-major.
-pub(crate) fn matmul_wt(
+/// `c[m×n] = a[m×k] · wt + bias` with `wt` stored **transposed**, [k×n] row-major (the embedder
+/// transposes its weights once at load). Each output row is a sum of weight rows scaled by the inputs,
+/// so the kernels keep whole output vectors in registers and need no horizontal sums or packing.
+pub(crate) fn matmul_t(
     a: &[f32],
     m: usize,
     k: usize,
-    w: &[f32],
+    wt: &[f32],
     n: usize,
     bias: &[f32],
     c: &mut [f32],
 ) {
-    assert!(a.len() == m * k && w.len() == n * k && bias.len() == n && c.len() == m * n);
+    assert!(a.len() == m * k && wt.len() == k * n && bias.len() == n && c.len() == m * n);
     #[cfg(target_arch = "x86_64")]
     {
-        if k % 8 == 0
+        if n.is_multiple_of(64) && std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: AVX-512F present (checked); lengths match the dimensions (asserted); n % 64 == 0 as
+            // the kernel's 4×16-wide column blocks require.
+            unsafe { x86::matmul_t_avx512(a, m, k, wt, n, bias, c) };
+            return;
+        }
+        if n.is_multiple_of(16)
             && std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("fma")
         {
-            // SAFETY: AVX2/FMA present (checked); all slice lengths match the dimensions (asserted above)
-            // and k is a multiple of 8, which the kernel's unaligned 8-wide loads rely on.
-            unsafe { x86::matmul_wt(a, m, k, w, n, bias, c) };
+            // SAFETY: AVX2/FMA present (checked); lengths asserted; n % 16 == 0 for 2×8-wide blocks.
+            unsafe { x86::matmul_t_avx2(a, m, k, wt, n, bias, c) };
             return;
         }
     }
-    for j in 0..n {
-        let wj = &w[j * k..(j + 1) * k];
-        for i in 0..m {
-            c[i * n + j] = bias[j] + dot_generic(&a[i * k..(i + 1) * k], wj);
+    for i in 0..m {
+        let ci = &mut c[i * n..(i + 1) * n];
+        ci.copy_from_slice(bias);
+        for kk in 0..k {
+            let x = a[i * k + kk];
+            for (o, w) in ci.iter_mut().zip(&wt[kk * n..(kk + 1) * n]) {
+                *o += x * w;
+            }
         }
     }
 }
@@ -111,99 +122,192 @@ mod x86 {
         }
     }
 
-    /// SAFETY (caller): AVX2+FMA available; `a` is m×k, `w` n×k, `bias` n, `c` m×n; `k % 8 == 0`.
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn matmul_wt(
+    /// One block: rows `i..i+R`, columns `j..j+64`, full k. SAFETY (caller): AVX-512F; bounds as in
+    /// `matmul_t_avx512`.
+    #[allow(clippy::too_many_arguments)] // raw pointers + block origin; internal to the kernel
+    #[target_feature(enable = "avx512f")]
+    unsafe fn block512<const R: usize>(
+        pa: *const f32,
+        k: usize,
+        pw: *const f32,
+        n: usize,
+        pb: *const f32,
+        pc: *mut f32,
+        i: usize,
+        j: usize,
+    ) {
+        // SAFETY: rows i..i+R < m, columns j..j+64 <= n, kk < k: every address is inside a, wt, bias, c.
+        unsafe {
+            let mut acc = [[_mm512_setzero_ps(); 4]; R];
+            for row in acc.iter_mut() {
+                for (c, v) in row.iter_mut().enumerate() {
+                    *v = _mm512_loadu_ps(pb.add(j + 16 * c));
+                }
+            }
+            for kk in 0..k {
+                let wrow = pw.add(kk * n + j);
+                let w = [
+                    _mm512_loadu_ps(wrow),
+                    _mm512_loadu_ps(wrow.add(16)),
+                    _mm512_loadu_ps(wrow.add(32)),
+                    _mm512_loadu_ps(wrow.add(48)),
+                ];
+                for (r, row) in acc.iter_mut().enumerate() {
+                    let x = _mm512_set1_ps(*pa.add((i + r) * k + kk));
+                    for c in 0..4 {
+                        row[c] = _mm512_fmadd_ps(x, w[c], row[c]);
+                    }
+                }
+            }
+            for (r, row) in acc.iter().enumerate() {
+                for (c, v) in row.iter().enumerate() {
+                    _mm512_storeu_ps(pc.add((i + r) * n + j + 16 * c), *v);
+                }
+            }
+        }
+    }
+
+    /// SAFETY (caller): AVX-512F available; `a` m×k, `wt` k×n, `bias` n, `c` m×n; `n % 64 == 0`.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn matmul_t_avx512(
         a: &[f32],
         m: usize,
         k: usize,
-        w: &[f32],
+        wt: &[f32],
         n: usize,
         bias: &[f32],
         c: &mut [f32],
     ) {
-        let pa = a.as_ptr();
-        let pw = w.as_ptr();
+        let (pa, pw, pb, pc) = (a.as_ptr(), wt.as_ptr(), bias.as_ptr(), c.as_mut_ptr());
         let mut j = 0;
-        // SAFETY: rows i..i+4 < m and j..j+2 < n are in bounds; kk + 8 <= k; output indices < m*n.
-        unsafe {
-            while j + 2 <= n {
-                let w0 = pw.add(j * k);
-                let w1 = pw.add((j + 1) * k);
-                let mut i = 0;
+        while j < n {
+            let mut i = 0;
+            // SAFETY: i + R <= m and j + 64 <= n in every call (loop conditions; n % 64 == 0).
+            unsafe {
                 while i + 4 <= m {
-                    let x = [
-                        pa.add(i * k),
-                        pa.add((i + 1) * k),
-                        pa.add((i + 2) * k),
-                        pa.add((i + 3) * k),
-                    ];
-                    let mut acc = [_mm256_setzero_ps(); 8];
-                    let mut kk = 0;
-                    while kk < k {
-                        let v0 = _mm256_loadu_ps(w0.add(kk));
-                        let v1 = _mm256_loadu_ps(w1.add(kk));
-                        for r in 0..4 {
-                            let xv = _mm256_loadu_ps(x[r].add(kk));
-                            acc[2 * r] = _mm256_fmadd_ps(xv, v0, acc[2 * r]);
-                            acc[2 * r + 1] = _mm256_fmadd_ps(xv, v1, acc[2 * r + 1]);
-                        }
-                        kk += 8;
-                    }
-                    for r in 0..4 {
-                        c[(i + r) * n + j] = bias[j] + hsum(acc[2 * r]);
-                        c[(i + r) * n + j + 1] = bias[j + 1] + hsum(acc[2 * r + 1]);
-                    }
+                    block512::<4>(pa, k, pw, n, pb, pc, i, j);
                     i += 4;
                 }
-                while i < m {
-                    let xi = std::slice::from_raw_parts(pa.add(i * k), k);
-                    c[i * n + j] = bias[j] + dot(xi, std::slice::from_raw_parts(w0, k));
-                    c[i * n + j + 1] = bias[j + 1] + dot(xi, std::slice::from_raw_parts(w1, k));
-                    i += 1;
+                match m - i {
+                    3 => block512::<3>(pa, k, pw, n, pb, pc, i, j),
+                    2 => block512::<2>(pa, k, pw, n, pb, pc, i, j),
+                    1 => block512::<1>(pa, k, pw, n, pb, pc, i, j),
+                    _ => {}
                 }
-                j += 2;
             }
-            while j < n {
-                let wj = std::slice::from_raw_parts(pw.add(j * k), k);
-                for i in 0..m {
-                    c[i * n + j] = bias[j] + dot(std::slice::from_raw_parts(pa.add(i * k), k), wj);
+            j += 64;
+        }
+    }
+
+    /// One block of rows `i..i+R`, columns `j..j+16`. SAFETY (caller): AVX2+FMA; bounds as in
+    /// `matmul_t_avx2`.
+    #[allow(clippy::too_many_arguments)] // raw pointers + block origin; internal to the kernel
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn block256<const R: usize>(
+        pa: *const f32,
+        k: usize,
+        pw: *const f32,
+        n: usize,
+        pb: *const f32,
+        pc: *mut f32,
+        i: usize,
+        j: usize,
+    ) {
+        // SAFETY: rows i..i+R < m, columns j..j+16 <= n, kk < k: every address is in bounds.
+        unsafe {
+            let mut acc = [[_mm256_setzero_ps(); 2]; R];
+            for row in acc.iter_mut() {
+                row[0] = _mm256_loadu_ps(pb.add(j));
+                row[1] = _mm256_loadu_ps(pb.add(j + 8));
+            }
+            for kk in 0..k {
+                let wrow = pw.add(kk * n + j);
+                let (w0, w1) = (_mm256_loadu_ps(wrow), _mm256_loadu_ps(wrow.add(8)));
+                for (r, row) in acc.iter_mut().enumerate() {
+                    let x = _mm256_set1_ps(*pa.add((i + r) * k + kk));
+                    row[0] = _mm256_fmadd_ps(x, w0, row[0]);
+                    row[1] = _mm256_fmadd_ps(x, w1, row[1]);
                 }
-                j += 1;
             }
+            for (r, row) in acc.iter().enumerate() {
+                _mm256_storeu_ps(pc.add((i + r) * n + j), row[0]);
+                _mm256_storeu_ps(pc.add((i + r) * n + j + 8), row[1]);
+            }
+        }
+    }
+
+    /// SAFETY (caller): AVX2+FMA available; `a` m×k, `wt` k×n, `bias` n, `c` m×n; `n % 16 == 0`.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn matmul_t_avx2(
+        a: &[f32],
+        m: usize,
+        k: usize,
+        wt: &[f32],
+        n: usize,
+        bias: &[f32],
+        c: &mut [f32],
+    ) {
+        let (pa, pw, pb, pc) = (a.as_ptr(), wt.as_ptr(), bias.as_ptr(), c.as_mut_ptr());
+        let mut j = 0;
+        while j < n {
+            let mut i = 0;
+            // SAFETY: i + R <= m and j + 16 <= n in every call.
+            unsafe {
+                while i + 4 <= m {
+                    block256::<4>(pa, k, pw, n, pb, pc, i, j);
+                    i += 4;
+                }
+                match m - i {
+                    3 => block256::<3>(pa, k, pw, n, pb, pc, i, j),
+                    2 => block256::<2>(pa, k, pw, n, pb, pc, i, j),
+                    1 => block256::<1>(pa, k, pw, n, pb, pc, i, j),
+                    _ => {}
+                }
+            }
+            j += 16;
         }
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn simd_paths_agree_with_plain_arithmetic() {
         let k = 40;
-        let (m, n) = (7, 5);
-        let a: Vec<f32> = (0..m * k)
-            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
-            .collect();
-        let w: Vec<f32> = (0..n * k)
-            .map(|i| ((i * 53 % 97) as f32 - 48.0) / 48.0)
-            .collect();
-        let bias: Vec<f32> = (0..n).map(|j| j as f32 * 0.1).collect();
-        let mut c = vec![0.0; m * n];
-        matmul_wt(&a, m, k, &w, n, &bias, &mut c);
-        for i in 0..m {
+        for (m, n) in [(7, 128), (4, 64), (1, 16), (3, 20)] {
+            let a: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
+                .collect();
+            let w: Vec<f32> = (0..n * k)
+                .map(|i| ((i * 53 % 97) as f32 - 48.0) / 48.0)
+                .collect(); // [n×k]
+            let mut wt = vec![0.0; k * n];
             for j in 0..n {
-                let want: f32 = bias[j] + (0..k).map(|t| a[i * k + t] * w[j * k + t]).sum::<f32>();
-                assert!(
-                    (c[i * n + j] - want).abs() < 1e-4,
-                    "c[{i}][{j}] = {} want {want}",
-                    c[i * n + j]
-                );
+                for t in 0..k {
+                    wt[t * n + j] = w[j * k + t];
+                }
+            }
+            let bias: Vec<f32> = (0..n).map(|j| j as f32 * 0.1).collect();
+            let mut c = vec![0.0; m * n];
+            matmul_t(&a, m, k, &wt, n, &bias, &mut c);
+            for i in 0..m {
+                for j in 0..n {
+                    let want: f32 =
+                        bias[j] + (0..k).map(|t| a[i * k + t] * w[j * k + t]).sum::<f32>();
+                    assert!(
+                        (c[i * n + j] - want).abs() < 1e-4,
+                        "{m}x{n}: c[{i}][{j}] = {} want {want}",
+                        c[i * n + j]
+                    );
+                }
             }
         }
-        let d = dot(&a[..37], &w[..37]);
-        let want: f32 = (0..37).map(|t| a[t] * w[t]).sum();
-        assert!((d - want).abs() < 1e-4);
+        let a: Vec<f32> = (0..37).map(|i| i as f32 / 37.0).collect();
+        let b: Vec<f32> = (0..37).map(|i| 1.0 - i as f32 / 37.0).collect();
+        let want: f32 = (0..37).map(|t| a[t] * b[t]).sum();
+        assert!((dot(&a, &b) - want).abs() < 1e-4);
     }
 }

@@ -1,7 +1,8 @@
 //! all-MiniLM-L6-v2 (BERT, 6 layers, 384 hidden, 12 heads) forward pass on the CPU.
 //!
 //! Weights are read once from `model.safetensors` (fp32) into plain vectors; Q, K and V are fused into one
-//! [1152×384] matrix so each layer does four sgemm calls plus small per-head attention products. Output:
+//! [384×1152] matrix (stored transposed) so each layer does four dense products plus small per-head
+//! attention products. Output:
 //! mean of the last hidden states over all tokens (the attention mask is all ones for one sentence),
 //! L2-normalised — exactly sentence-transformers' `Pooling(mean) + Normalize`.
 
@@ -11,7 +12,7 @@ use safetensors::{Dtype, SafeTensors};
 use sha2::{Digest, Sha256};
 
 use super::Embedder;
-use super::math::{gelu, layer_norm, matmul_strided, matmul_wt, softmax};
+use super::math::{attention_head, gelu, layer_norm, matmul_t, transpose};
 use super::tokenizer::WordPiece;
 use crate::error::{CacheError, Result};
 
@@ -26,6 +27,7 @@ const EPS: f32 = 1e-12;
 /// sentence-transformers' max_seq_length for this model.
 const MAX_SEQ: usize = 256;
 
+/// Dense weights are stored transposed ([in × out]) for `matmul_t`.
 struct Layer {
     qkv_w: Vec<f32>,
     qkv_b: Vec<f32>,
@@ -105,15 +107,27 @@ impl MiniLm {
             qkv_b.extend(tensor(&st, &p("attention.self.key.bias"), &[HIDDEN])?);
             qkv_b.extend(tensor(&st, &p("attention.self.value.bias"), &[HIDDEN])?);
             layers.push(Layer {
-                qkv_w,
+                qkv_w: transpose(&qkv_w, 3 * HIDDEN, HIDDEN),
                 qkv_b,
-                o_w: tensor(&st, &p("attention.output.dense.weight"), &[HIDDEN, HIDDEN])?,
+                o_w: transpose(
+                    &tensor(&st, &p("attention.output.dense.weight"), &[HIDDEN, HIDDEN])?,
+                    HIDDEN,
+                    HIDDEN,
+                ),
                 o_b: tensor(&st, &p("attention.output.dense.bias"), &[HIDDEN])?,
                 ln1_w: tensor(&st, &p("attention.output.LayerNorm.weight"), &[HIDDEN])?,
                 ln1_b: tensor(&st, &p("attention.output.LayerNorm.bias"), &[HIDDEN])?,
-                f1_w: tensor(&st, &p("intermediate.dense.weight"), &[FFN, HIDDEN])?,
+                f1_w: transpose(
+                    &tensor(&st, &p("intermediate.dense.weight"), &[FFN, HIDDEN])?,
+                    FFN,
+                    HIDDEN,
+                ),
                 f1_b: tensor(&st, &p("intermediate.dense.bias"), &[FFN])?,
-                f2_w: tensor(&st, &p("output.dense.weight"), &[HIDDEN, FFN])?,
+                f2_w: transpose(
+                    &tensor(&st, &p("output.dense.weight"), &[HIDDEN, FFN])?,
+                    HIDDEN,
+                    FFN,
+                ),
                 f2_b: tensor(&st, &p("output.dense.bias"), &[HIDDEN])?,
                 ln2_w: tensor(&st, &p("output.LayerNorm.weight"), &[HIDDEN])?,
                 ln2_b: tensor(&st, &p("output.LayerNorm.bias"), &[HIDDEN])?,
@@ -173,7 +187,7 @@ impl MiniLm {
         let mut ffn = vec![0f32; t * FFN];
         let scale = 1.0 / (HEAD_DIM as f32).sqrt();
         for layer in &self.layers {
-            matmul_wt(
+            matmul_t(
                 &x,
                 t,
                 HIDDEN,
@@ -186,32 +200,15 @@ impl MiniLm {
                 let q = &qkv[h * HEAD_DIM..];
                 let k = &qkv[HIDDEN + h * HEAD_DIM..];
                 let v = &qkv[2 * HIDDEN + h * HEAD_DIM..];
-                matmul_strided(
-                    t,
-                    HEAD_DIM,
-                    t,
+                attention_head(
                     q,
-                    3 * HIDDEN,
                     k,
-                    3 * HIDDEN,
-                    true,
-                    &mut scores,
-                );
-                for row in scores.chunks_exact_mut(t) {
-                    for s in row.iter_mut() {
-                        *s *= scale;
-                    }
-                    softmax(row);
-                }
-                matmul_strided(
-                    t,
-                    t,
-                    HEAD_DIM,
-                    &scores,
-                    t,
                     v,
                     3 * HIDDEN,
-                    false,
+                    t,
+                    HEAD_DIM,
+                    scale,
+                    &mut scores,
                     &mut head_out,
                 );
                 for p in 0..t {
@@ -219,14 +216,14 @@ impl MiniLm {
                         .copy_from_slice(&head_out[p * HEAD_DIM..(p + 1) * HEAD_DIM]);
                 }
             }
-            matmul_wt(&ctx, t, HIDDEN, &layer.o_w, HIDDEN, &layer.o_b, &mut attn);
+            matmul_t(&ctx, t, HIDDEN, &layer.o_w, HIDDEN, &layer.o_b, &mut attn);
             for (a, b) in x.iter_mut().zip(&attn) {
                 *a += b;
             }
             layer_norm(&mut x, &layer.ln1_w, &layer.ln1_b, EPS);
-            matmul_wt(&x, t, HIDDEN, &layer.f1_w, FFN, &layer.f1_b, &mut ffn);
+            matmul_t(&x, t, HIDDEN, &layer.f1_w, FFN, &layer.f1_b, &mut ffn);
             gelu(&mut ffn);
-            matmul_wt(&ffn, t, FFN, &layer.f2_w, HIDDEN, &layer.f2_b, &mut attn);
+            matmul_t(&ffn, t, FFN, &layer.f2_w, HIDDEN, &layer.f2_b, &mut attn);
             for (a, b) in x.iter_mut().zip(&attn) {
                 *a += b;
             }

@@ -2,7 +2,7 @@
 //!
 //! [`Embedder`] is the seam: the cache holds an `Arc<dyn Embedder>`, tests may plug in a fake. The real one
 //! is [`MiniLm`], all-MiniLM-L6-v2 run in-process on the CPU in pure Rust (our WordPiece tokenizer, our
-//! 6-layer BERT forward pass on `matrixmultiply` sgemm, mean pooling, L2 normalisation); golden cosines from
+//! 6-layer BERT forward pass on run-time-dispatched AVX-512/AVX2 kernels, mean pooling, L2 normalisation); golden cosines from
 //! the reference sentence-transformers implementation are reproduced in tests/golden.rs.
 
 mod math;

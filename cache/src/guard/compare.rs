@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use super::lexicon::Family;
+use super::qualifiers::Family;
 use super::slots::{Quantity, Slots};
 
 /// Which guard vetoed.

@@ -128,6 +128,7 @@ pub(crate) fn find_mentions(toks: &[Tok]) -> Vec<Mention> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::super::text::tokenize;
     use super::*;

@@ -5,18 +5,22 @@
 //! questions agree on every clinical slot — and on the remaining content words — and neither question left
 //! a doubt. Lexical overlap never adds to the score.
 //!
-//! Layout: `text` (tokenizer) → `drugs` (dictionary), `quantity` (numbers), `lexicon` (word lists) →
+//! Layout: `text` (tokenizer) → `drugs` (dictionary), `quantity` + `units` (numbers), `qualifiers`,
+//! `polarity`, `lexicon` (word lists) →
 //! `slots` (extraction) → `compare` (vetoes).
 
 mod compare;
 mod drugs;
 mod lexicon;
+mod polarity;
+mod qualifiers;
 mod quantity;
 mod slots;
 mod text;
+mod units;
 
 pub use compare::{GuardKind, Veto, compare};
-pub use lexicon::Family;
+pub use qualifiers::Family;
 pub use slots::{Quantity, Slots};
 
 /// Number of surface forms in the bundled drug dictionary (for stats and docs).

@@ -6,143 +6,10 @@
 //! `every 8 hours` is not `three times a day` (fail closed).
 
 use super::Slots;
-use super::lexicon::{is_letter_designator, is_number_designator, is_soft, qualifier, roman};
+use super::lexicon::{is_letter_designator, is_number_designator, is_soft, roman};
+use super::qualifiers::qualifier;
 use super::text::{Kind, Tok};
-
-const YEAR_S: f64 = 365.25 * 86400.0;
-
-/// (dimension, scale to the base unit) of a unit word.
-fn unit(w: &str) -> Option<(&'static str, f64)> {
-    Some(match w {
-        "kg" | "kgs" | "kilogram" | "kilograms" | "kilo" | "kilos" => ("mass", 1e6),
-        "g" | "gm" | "gms" | "gram" | "grams" | "gramme" | "grammes" | "gr" => ("mass", 1e3),
-        "mg" | "mgs" | "milligram" | "milligrams" | "milligramme" | "milligrammes" => ("mass", 1.0),
-        "mcg" | "ug" | "microgram" | "micrograms" | "mcgs" => ("mass", 1e-3),
-        "ng" | "nanogram" | "nanograms" => ("mass", 1e-6),
-        "lb" | "lbs" | "pound" | "pounds" => ("mass", 453_592.37),
-        "oz" | "ounce" | "ounces" => ("ounce", 1.0),
-        "l" | "litre" | "litres" | "liter" | "liters" | "ltr" => ("volume", 1e3),
-        "dl" | "decilitre" | "deciliter" => ("volume", 100.0),
-        "ml" | "mls" | "millilitre" | "millilitres" | "milliliter" | "milliliters" | "cc" => {
-            ("volume", 1.0)
-        }
-        "ul" | "microlitre" | "microliter" | "microlitres" | "microliters" => ("volume", 1e-3),
-        "tsp" | "teaspoon" | "teaspoons" | "teaspoonful" | "teaspoonfuls" => ("teaspoon", 1.0),
-        "tbsp" | "tablespoon" | "tablespoons" | "tablespoonful" => ("tablespoon", 1.0),
-        "iu" | "unit" | "units" | "u" => ("iu", 1.0),
-        "miu" | "mu" => ("iu", 1e-3),
-        "mol" | "mole" | "moles" => ("mol", 1e3),
-        "mmol" | "millimole" | "millimoles" => ("mol", 1.0),
-        "umol" | "micromol" | "micromole" | "micromoles" => ("mol", 1e-3),
-        "meq" | "milliequivalent" | "milliequivalents" => ("meq", 1.0),
-        "percent" => ("%", 1.0),
-        "sec" | "secs" | "second" | "seconds" => ("time", 1.0),
-        "min" | "mins" | "minute" | "minutes" => ("time", 60.0),
-        "h" | "hr" | "hrs" | "hour" | "hours" => ("time", 3600.0),
-        "d" | "day" | "days" => ("time", 86400.0),
-        "night" | "nights" => ("night", 1.0),
-        "wk" | "wks" | "week" | "weeks" => ("time", 7.0 * 86400.0),
-        "mo" | "mos" | "month" | "months" => ("time", YEAR_S / 12.0),
-        "y" | "yr" | "yrs" | "year" | "years" => ("time", YEAR_S),
-        "mm" | "millimetre" | "millimeter" | "millimetres" | "millimeters" => ("length", 1.0),
-        "cm" | "centimetre" | "centimeter" | "centimetres" | "centimeters" => ("length", 10.0),
-        "m" | "metre" | "meter" | "metres" | "meters" => ("length", 1000.0),
-        "km" => ("length", 1e6),
-        "inch" | "inches" => ("length", 25.4),
-        "ft" | "feet" | "foot" => ("length", 304.8),
-        "m2" | "sqm" => ("area", 1.0),
-        "mmhg" => ("mmhg", 1.0),
-        "kcal" | "calories" | "calorie" | "cal" => ("kcal", 1.0),
-        "bpm" => ("per-minute", 1.0),
-        "celsius" | "centigrade" => ("°c", 1.0),
-        "fahrenheit" => ("°f", 1.0),
-        "degree" | "degrees" => ("degree", 1.0),
-        "x" | "times" | "time" => ("times", 1.0),
-        _ => return count_noun(w).map(|n| (n, 1.0)),
-    })
-}
-
-/// Countable things a dose can be measured in.
-fn count_noun(w: &str) -> Option<&'static str> {
-    Some(match w {
-        "tablet" | "tablets" | "tab" | "tabs" | "pill" | "pills" => "count:tablet",
-        "capsule" | "capsules" | "cap" => "count:capsule",
-        "puff" | "puffs" => "count:puff",
-        "drop" | "drops" | "gtt" | "gtts" => "count:drop",
-        "spray" | "sprays" => "count:spray",
-        "sachet" | "sachets" => "count:sachet",
-        "patch" | "patches" => "count:patch",
-        "dose" | "doses" => "count:dose",
-        "injection" | "injections" | "shot" | "shots" => "count:injection",
-        "vial" | "vials" | "ampoule" | "ampoules" | "ampule" | "ampules" => "count:vial",
-        "suppository" | "suppositories" => "count:suppository",
-        "breath" | "breaths" => "count:breath",
-        "beat" | "beats" => "count:beat",
-        "cigarette" | "cigarettes" => "count:cigarette",
-        "drink" | "drinks" => "count:drink",
-        "episode" | "episodes" => "count:episode",
-        "stool" | "stools" => "count:stool",
-        _ => return None,
-    })
-}
-
-/// A period word for frequencies ("a day", "per week").
-fn period(w: &str) -> Option<&'static str> {
-    Some(match w {
-        "min" | "minute" | "minutes" | "mins" => "minute",
-        "h" | "hr" | "hrs" | "hour" | "hours" | "hourly" => "hour",
-        "d" | "day" | "days" | "daily" | "24h" => "day",
-        "night" | "nightly" => "night",
-        "wk" | "week" | "weeks" | "weekly" => "week",
-        "month" | "months" | "monthly" => "month",
-        "year" | "years" | "yearly" | "annually" | "annual" => "year",
-        _ => return None,
-    })
-}
-
-/// Frequency abbreviations and adverbs standing alone.
-fn named_frequency(w: &str) -> Option<&'static str> {
-    Some(match w {
-        "od" | "qd" | "daily" | "qday" => "1/day",
-        "bid" | "bd" => "2/day",
-        "tid" | "tds" => "3/day",
-        "qid" | "qds" => "4/day",
-        "qod" => "every 2 day",
-        "qhs" | "nightly" => "1/night",
-        "hourly" => "1/hour",
-        "weekly" => "1/week",
-        "fortnightly" => "every 2 week",
-        "monthly" => "1/month",
-        "yearly" | "annually" => "1/year",
-        "prn" => "as needed",
-        "stat" => "stat",
-        _ => return None,
-    })
-}
-
-/// `q6h`, `q8hr`, `q4`, `q2d`.
-fn q_interval(w: &str) -> Option<String> {
-    let rest = w.strip_prefix('q')?;
-    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
-    if digits.is_empty() {
-        return None;
-    }
-    let n: u32 = digits.parse().ok()?;
-    match &rest[digits.len()..] {
-        "" | "h" | "hr" | "hrs" | "hourly" => Some(format!("every {n} hour")),
-        "d" => Some(format!("every {n} day")),
-        "w" | "wk" => Some(format!("every {n} week")),
-        _ => None,
-    }
-}
-
-fn fmt_num(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v}")
-    }
-}
+use super::units::{YEAR_S, fmt_num, named_frequency, period, q_interval, unit, unit_at};
 
 /// Scans all number-bearing constructions, filling `slots` and marking consumed tokens.
 pub(crate) fn scan(
@@ -158,24 +25,24 @@ pub(crate) fn scan(
         // ---- words that are frequencies on their own
         if let Some(w) = t.word() {
             // roman numeral or letter after a designator word: "type II", "hepatitis B"
-            if i > 0 {
-                if let Some(prev) = word(i - 1) {
-                    if is_number_designator(prev) {
-                        if let Some(r) = roman(w) {
-                            let d = format!("{prev} {r}");
-                            mark(consumed, terms, i..i + 1, &format!("designator:{d}"));
-                            slots.designators.push(d);
-                            i += 1;
-                            continue;
-                        }
-                    }
-                    if is_letter_designator(prev) && w.chars().count() == 1 && w != "i" {
-                        let d = format!("{prev} {w}");
-                        mark(consumed, terms, i..i + 1, &format!("designator:{d}"));
-                        slots.designators.push(d);
-                        i += 1;
-                        continue;
-                    }
+            if i > 0
+                && let Some(prev) = word(i - 1)
+            {
+                if is_number_designator(prev)
+                    && let Some(r) = roman(w)
+                {
+                    let d = format!("{prev} {r}");
+                    mark(consumed, terms, i..i + 1, &format!("designator:{d}"));
+                    slots.designators.push(d);
+                    i += 1;
+                    continue;
+                }
+                if is_letter_designator(prev) && w.chars().count() == 1 && w != "i" {
+                    let d = format!("{prev} {w}");
+                    mark(consumed, terms, i..i + 1, &format!("designator:{d}"));
+                    slots.designators.push(d);
+                    i += 1;
+                    continue;
                 }
             }
             if consumed[i] {
@@ -203,13 +70,13 @@ pub(crate) fn scan(
                 i += 1 + used;
                 continue;
             }
-            if w == "every" {
-                if let Some((f, used)) = every(toks, i + 1) {
-                    mark(consumed, terms, i..i + 1 + used, &format!("freq:{f}"));
-                    slots.frequencies.push(f);
-                    i += 1 + used;
-                    continue;
-                }
+            if w == "every"
+                && let Some((f, used)) = every(toks, i + 1)
+            {
+                mark(consumed, terms, i..i + 1 + used, &format!("freq:{f}"));
+                slots.frequencies.push(f);
+                i += 1 + used;
+                continue;
             }
             if matches!(w, "as" | "when" | "if")
                 && matches!(
@@ -227,14 +94,14 @@ pub(crate) fn scan(
                 i += 2;
                 continue;
             }
-            if matches!(w, "per" | "each") || (w == "a" && i > 0 && consumed[i - 1]) {
-                if let Some(p) = word(i + 1).and_then(period) {
-                    let f = format!("1/{p}");
-                    mark(consumed, terms, i..i + 2, &format!("freq:{f}"));
-                    slots.frequencies.push(f);
-                    i += 2;
-                    continue;
-                }
+            if (matches!(w, "per" | "each") || (w == "a" && i > 0 && consumed[i - 1]))
+                && let Some(p) = word(i + 1).and_then(period)
+            {
+                let f = format!("1/{p}");
+                mark(consumed, terms, i..i + 2, &format!("freq:{f}"));
+                slots.frequencies.push(f);
+                i += 2;
+                continue;
             }
             i += 1;
             continue;
@@ -391,14 +258,14 @@ fn number(
         return end;
     }
     // ---- a number glued to letters that are no unit ("60s", "5tsps"): doubt
-    if let Some(w) = word(i + 1) {
-        if !toks[i + 1].space_before {
-            slots
-                .doubts
-                .push(format!("unknown unit {w:?} after {}", toks[i].raw));
-            mark(consumed, terms, i..i + 2, "doubt");
-            return i + 2;
-        }
+    if let Some(w) = word(i + 1)
+        && !toks[i + 1].space_before
+    {
+        slots
+            .doubts
+            .push(format!("unknown unit {w:?} after {}", toks[i].raw));
+        mark(consumed, terms, i..i + 2, "doubt");
+        return i + 2;
     }
     // ---- designator: "type 2", "HIV-1", "stage 3"
     let designator_word = if i > 0 && toks[i - 1].is_punct('-') && !toks[i].space_before && i > 1 {
@@ -417,7 +284,7 @@ fn number(
         let known = is_soft(w)
             || qualifier(w).is_some()
             || period(w).is_some()
-            || super::lexicon::polarity(w).is_some();
+            || super::polarity::polarity(w).is_some();
         if w.chars().count() <= 3 && !known && w.chars().all(char::is_alphabetic) {
             slots
                 .doubts
@@ -436,30 +303,6 @@ fn number(
     i + 1
 }
 
-/// A unit starting at token `j`: word units, `%`, `°c`/`°f`, `per cent`, `mm hg`.
-fn unit_at(toks: &[Tok], j: usize) -> Option<(&'static str, f64, usize)> {
-    let t = toks.get(j)?;
-    match &t.kind {
-        Kind::Symbol("%") => Some(("%", 1.0, 1)),
-        Kind::Symbol("°c") => Some(("°c", 1.0, 1)),
-        Kind::Symbol("°f") => Some(("°f", 1.0, 1)),
-        Kind::Word(w) => {
-            let next = toks.get(j + 1).and_then(|t| t.word());
-            if w == "per" && next == Some("cent") {
-                return Some(("%", 1.0, 2));
-            }
-            if w == "mm" && next == Some("hg") {
-                return Some(("mmhg", 1.0, 2));
-            }
-            if (w == "fl" || w == "fluid") && matches!(next, Some("oz" | "ounce" | "ounces")) {
-                return Some(("fluid ounce", 1.0, 2));
-            }
-            unit(w).map(|(d, s)| (d, s, 1))
-        }
-        _ => None,
-    }
-}
-
 /// After "once"/"twice"/"3 times": an optional "a/per/each/every" and a period.
 fn times_per(toks: &[Tok], k: usize, n: f64) -> (String, usize) {
     let word = |k: usize| toks.get(k).and_then(|t| t.word());
@@ -468,10 +311,8 @@ fn times_per(toks: &[Tok], k: usize, n: f64) -> (String, usize) {
     }
     let sep = matches!(word(k), Some("a" | "per" | "each" | "every" | "an"))
         || toks.get(k).is_some_and(|t| t.is_punct('/'));
-    if sep {
-        if let Some(p) = word(k + 1).and_then(period) {
-            return (format!("{}/{p}", fmt_num(n)), 2);
-        }
+    if sep && let Some(p) = word(k + 1).and_then(period) {
+        return (format!("{}/{p}", fmt_num(n)), 2);
     }
     (format!("times:{}", fmt_num(n)), 0)
 }

@@ -7,10 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::drugs::find_mentions;
-use super::lexicon::{
-    DRUG_SUFFIXES, Family, drug_suffix_exception, is_scope_boundary, is_soft, modal, negation_cue,
-    polarity, polarity_consumes, qualifier, qualifier_bigram, stem, synonym,
-};
+use super::lexicon::{DRUG_SUFFIXES, drug_suffix_exception, is_soft, modal, stem, synonym};
+use super::polarity::{is_scope_boundary, negation_cue, polarity, polarity_consumes};
+use super::qualifiers::{Family, qualifier, qualifier_bigram};
 use super::quantity;
 use super::text::{Kind, tokenize};
 
@@ -163,11 +162,7 @@ impl Slots {
             let mut j = k + 1;
             while j < n && scope.len() < 6 {
                 match &toks[j].kind {
-                    Kind::Punct(c)
-                        if matches!(c, '.' | ',' | ';' | ':' | '?' | '!' | '(' | ')') =>
-                    {
-                        break;
-                    }
+                    Kind::Punct('.' | ',' | ';' | ':' | '?' | '!' | '(' | ')') => break,
                     Kind::Word(w) if is_scope_boundary(w) || negation_cue(w).is_some() => break,
                     Kind::Word(w) => {
                         if let Some(t) = &terms[j] {
@@ -257,6 +252,7 @@ fn term_of(w: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

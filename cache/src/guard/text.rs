@@ -349,14 +349,12 @@ fn number_words(toks: Vec<Tok>) -> Vec<Tok> {
                 } else if toks
                     .get(i + 1)
                     .is_some_and(|t| t.is_punct('-') && !t.space_before)
-                {
-                    if let Some(u) = next_word(i + 2)
+                    && let Some(u) = next_word(i + 2)
                         .and_then(|w| lookup(UNITS, w))
                         .filter(|u| (1..10).contains(u))
-                    {
-                        value += u;
-                        used = 3;
-                    }
+                {
+                    value += u;
+                    used = 3;
                 }
                 let raw = toks[i..i + used]
                     .iter()
@@ -402,6 +400,7 @@ fn number_words(toks: Vec<Tok>) -> Vec<Tok> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
