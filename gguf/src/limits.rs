@@ -25,6 +25,11 @@ pub struct Limits {
     pub max_array_depth: u32,
     /// Most dimensions of a tensor (ggml's `GGML_MAX_DIMS`).
     pub max_dims: u32,
+    /// Largest `general.alignment`. GGUF allows any power of two up to 2^31, but the padding before the
+    /// data section is up to one alignment long, and a writer copying the header would emit it: a 1 GiB
+    /// alignment in a 150-byte file made the fuzzer's read→write round trip allocate 1 GiB of zeros.
+    /// Real files use 32 (a few use 64 or a page).
+    pub max_alignment: u64,
 }
 
 impl Default for Limits {
@@ -38,6 +43,7 @@ impl Default for Limits {
             max_array_len: 1 << 26,
             max_array_depth: 8,
             max_dims: 4,
+            max_alignment: 1 << 20,
         }
     }
 }

@@ -119,7 +119,19 @@ impl<R: Read> Parser<'_, R> {
             let value = self.value(ty)?;
             if key == KEY_ALIGNMENT {
                 alignment = match value {
-                    Value::U32(a) if a.is_power_of_two() => u64::from(a),
+                    Value::U32(a)
+                        if a.is_power_of_two() && u64::from(a) <= self.limits.max_alignment =>
+                    {
+                        u64::from(a)
+                    }
+                    Value::U32(a) if a.is_power_of_two() => {
+                        return Err(GgufError::LimitExceeded {
+                            offset: entry_at,
+                            what: "general.alignment",
+                            value: a.into(),
+                            limit: self.limits.max_alignment,
+                        });
+                    }
                     Value::U32(a) => {
                         let reason = format!("{a} is not a non-zero power of two");
                         return Err(GgufError::BadAlignment {

@@ -357,6 +357,21 @@ fn alignment_must_be_a_u32_power_of_two() {
         );
         assert!(e.to_string().contains(reason), "{e}");
     }
+    // A legal but huge alignment is refused by the limit (its padding would be written out in full).
+    let mut g = Gguf::start(3, 0, 1);
+    g.kv_u32("general.alignment", 1 << 30);
+    let e = err(&g.buf);
+    assert!(
+        matches!(
+            e,
+            GgufError::LimitExceeded {
+                offset: 24,
+                what: "general.alignment",
+                ..
+            }
+        ),
+        "{e}"
+    );
     let mut g = Gguf::start(3, 1, 1);
     g.kv_u32("general.alignment", 64).tensor("t", &[16], 0, 0);
     let h = read_header_from_slice(&g.buf, &Limits::default()).unwrap();
