@@ -23,7 +23,8 @@ pub struct RecoveryReport {
     pub reason: Option<String>,
 }
 
-/// Opens the sled store in `dir` (created 0700), moving a corrupt one aside first.
+/// Opens the sled store in `dir` (created 0700), moving a corrupt one aside first. A store locked by
+/// another process, or one we may not read (permissions), is an error and is left exactly where it is.
 pub fn open_with_recovery(
     dir: &Path,
     page_cache_bytes: u64,
@@ -34,7 +35,8 @@ pub fn open_with_recovery(
             restrict_permissions(dir);
             Ok((store, RecoveryReport::default()))
         }
-        Err(reason) => {
+        Err(Failure::Fatal(e)) => Err(e),
+        Err(Failure::Corrupt(reason)) => {
             let aside = move_aside(dir)?;
             tracing::error!(
                 "cache store {} is corrupt ({reason}); moved to {} and starting with an empty cache",
@@ -42,8 +44,11 @@ pub fn open_with_recovery(
                 aside.display()
             );
             ensure_private_dir(dir)?;
-            let store = try_open(dir, page_cache_bytes).map_err(|r| {
-                CacheError::Store(format!("fresh store in {} failed: {r}", dir.display()))
+            let store = try_open(dir, page_cache_bytes).map_err(|f| match f {
+                Failure::Fatal(e) => e,
+                Failure::Corrupt(r) => {
+                    CacheError::Store(format!("fresh store in {} failed: {r}", dir.display()))
+                }
             })?;
             restrict_permissions(dir);
             Ok((
@@ -57,15 +62,50 @@ pub fn open_with_recovery(
     }
 }
 
-/// Opens and reads every key once; any error or panic means "corrupt".
-fn try_open(dir: &Path, page_cache_bytes: u64) -> std::result::Result<SledStore, String> {
+/// Why opening failed: only corruption is repaired by moving the store aside.
+enum Failure {
+    Corrupt(String),
+    Fatal(CacheError),
+}
+
+/// Sorts a sled error: lock held elsewhere, permissions, disk full → fatal (never move a healthy store
+/// aside); anything that says the data is bad → corrupt.
+fn classify(e: sled::Error, dir: &Path) -> Failure {
+    match e {
+        sled::Error::Io(io) => {
+            let text = io.to_string();
+            if text.contains("could not acquire lock") {
+                Failure::Fatal(CacheError::Store(format!(
+                    "{} is in use by another process (is medllmd already running?)",
+                    dir.display()
+                )))
+            } else if matches!(
+                io.kind(),
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+            ) {
+                Failure::Corrupt(format!("I/O: {text}"))
+            } else {
+                Failure::Fatal(CacheError::io("open cache store", dir, io))
+            }
+        }
+        other => Failure::Corrupt(other.to_string()),
+    }
+}
+
+/// Opens and reads every key once; any corruption error or panic means "corrupt".
+fn try_open(dir: &Path, page_cache_bytes: u64) -> std::result::Result<SledStore, Failure> {
     let opened = catch_unwind(AssertUnwindSafe(|| {
         SledStore::open_raw(dir, page_cache_bytes)
     }));
     let store = match opened {
         Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Err(format!("open failed: {e}")),
-        Err(p) => return Err(format!("open panicked: {}", panic_message(&p))),
+        Ok(Err(e)) => return Err(classify(e, dir)),
+        Err(p) => {
+            return Err(Failure::Corrupt(format!(
+                "open panicked: {}",
+                panic_message(&p)
+            )));
+        }
     };
     let scanned = catch_unwind(AssertUnwindSafe(|| -> Result<u64> {
         let mut n = 0u64;
@@ -77,8 +117,11 @@ fn try_open(dir: &Path, page_cache_bytes: u64) -> std::result::Result<SledStore,
     }));
     match scanned {
         Ok(Ok(_)) => Ok(store),
-        Ok(Err(e)) => Err(format!("scan failed: {e}")),
-        Err(p) => Err(format!("scan panicked: {}", panic_message(&p))),
+        Ok(Err(e)) => Err(Failure::Corrupt(format!("scan failed: {e}"))),
+        Err(p) => Err(Failure::Corrupt(format!(
+            "scan panicked: {}",
+            panic_message(&p)
+        ))),
     }
 }
 

@@ -15,7 +15,10 @@ pub struct SledStore {
 impl SledStore {
     /// Opens (or creates) the database. May fail, or panic inside sled, on a corrupt directory: callers go
     /// through the recovery wrapper, which handles both.
-    pub(crate) fn open_raw(path: &Path, page_cache_bytes: u64) -> Result<Self> {
+    pub(crate) fn open_raw(
+        path: &Path,
+        page_cache_bytes: u64,
+    ) -> std::result::Result<Self, sled::Error> {
         let db = sled::Config::new()
             .path(path)
             .cache_capacity(page_cache_bytes)

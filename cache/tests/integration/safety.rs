@@ -291,3 +291,33 @@ fn truncated_or_scribbled_store_never_serves_wrong_answers() {
         );
     }
 }
+
+#[test]
+fn a_store_in_use_is_an_error_and_is_not_moved_aside() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let first = open(cfg.clone(), Matcher::new(None, 0.8), manual_clock());
+    first.store(&key(), Q, A).unwrap();
+    let second = AnswerCache::open_with(
+        cfg.clone(),
+        medllm_cache::OpenOptions {
+            matcher: Matcher::new(None, 0.8),
+            clock: manual_clock(),
+        },
+    );
+    let err = second.expect_err("the store is locked by the first cache");
+    assert!(err.to_string().contains("in use"), "{err}");
+    assert!(first.stats().recovered_store.is_none());
+    let siblings: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(
+        !siblings
+            .iter()
+            .any(|n| n.to_string_lossy().contains("corrupt")),
+        "a locked store must not be moved aside: {siblings:?}"
+    );
+    assert_eq!(first.lookup(&key(), Q).unwrap().answer, A);
+}
