@@ -37,6 +37,8 @@ pub enum GuardKind {
     Negation,
     /// Other content words differ.
     Terms,
+    /// The same words in another order where order matters ("A causes B" vs "B causes A").
+    WordOrder,
 }
 
 impl fmt::Display for GuardKind {
@@ -56,6 +58,7 @@ impl fmt::Display for GuardKind {
             GuardKind::Polarity => f.write_str("polarity"),
             GuardKind::Negation => f.write_str("negation"),
             GuardKind::Terms => f.write_str("content words"),
+            GuardKind::WordOrder => f.write_str("word order"),
         }
     }
 }
@@ -210,6 +213,13 @@ pub fn compare(cached: &Slots, incoming: &Slots) -> Vec<Veto> {
                 .join(", ")
         };
         veto(GuardKind::Negation, show(cached), show(incoming));
+    }
+    if (cached.directional || incoming.directional) && cached.ordered != incoming.ordered {
+        veto(
+            GuardKind::WordOrder,
+            cached.ordered.join(" → "),
+            incoming.ordered.join(" → "),
+        );
     }
     if cached.terms != incoming.terms {
         let a: Vec<_> = cached.terms.difference(&incoming.terms).collect();

@@ -170,7 +170,7 @@ const SOFT: &[&str] = &[
     "as", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "done", "doing", "i",
     "you", "we", "they", "he", "she", "it", "me", "my", "your", "our", "their", "his", "her", "its", "him",
     "them", "us", "this", "that", "these", "those", "there", "here", "what", "which", "how", "whether", "any",
-    "some", "and", "or", "but", "also", "please", "tell", "know", "want", "like", "usual", "usually",
+    "some", "and", "but", "also", "please", "tell", "know", "want", "like", "usual", "usually",
     "typical", "typically", "common", "commonly", "normally", "generally", "general", "standard",
     "recommended", "recommend", "recommendation", "recommendations", "advised", "given", "give", "giving",
     "gives", "get", "gets", "getting", "have", "has", "had", "having", "take", "takes", "taking", "taken",

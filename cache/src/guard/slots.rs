@@ -62,6 +62,10 @@ pub struct Slots {
     pub negations: Vec<(String, BTreeSet<String>)>,
     /// Remaining content words (synonyms merged, stemmed).
     pub terms: BTreeSet<String>,
+    /// All terms in order of first appearance (compared only when `directional`).
+    pub ordered: Vec<String>,
+    /// The question contains a word that makes order matter ("A causes B", "X after Y", "A than B").
+    pub directional: bool,
     /// Reasons to distrust the parse; any doubt makes the semantic tier refuse.
     pub doubts: Vec<String>,
 }
@@ -192,13 +196,20 @@ impl Slots {
             )
         };
         let mut seen_wh = false;
+        let acronyms = acronyms(question);
 
         // doubts (drug-like words not in the dictionary) and residual terms
         for (k, t) in toks.iter().enumerate() {
             if t.word().is_some_and(is_wh) {
                 seen_wh = true;
             }
+            if t.word().is_some_and(is_directional) {
+                s.directional = true;
+            }
             if consumed[k] {
+                if let Some(term) = &terms[k] {
+                    push_ordered(&mut s.ordered, term);
+                }
                 continue;
             }
             match &t.kind {
@@ -209,7 +220,7 @@ impl Slots {
                         }
                         continue;
                     }
-                    if is_soft(w) {
+                    if is_soft(w) && !acronyms.iter().any(|a| a == w) {
                         continue;
                     }
                     if w.chars().count() >= 6
@@ -220,7 +231,9 @@ impl Slots {
                             "{w:?} looks like a drug name but is not in the dictionary"
                         ));
                     }
-                    s.terms.insert(term_of(w));
+                    let term = term_of(w);
+                    push_ordered(&mut s.ordered, &term);
+                    s.terms.insert(term);
                 }
                 Kind::Symbol(sym) => {
                     s.terms.insert((*sym).to_owned());
@@ -229,6 +242,82 @@ impl Slots {
             }
         }
         s
+    }
+}
+
+/// Words after which the order of the things named matters.
+fn is_directional(w: &str) -> bool {
+    matches!(
+        w,
+        "cause"
+            | "causes"
+            | "caused"
+            | "causing"
+            | "lead"
+            | "leads"
+            | "led"
+            | "result"
+            | "results"
+            | "trigger"
+            | "triggers"
+            | "triggered"
+            | "worsen"
+            | "worsens"
+            | "affect"
+            | "affects"
+            | "predispose"
+            | "predisposes"
+            | "precede"
+            | "precedes"
+            | "than"
+            | "from"
+            | "into"
+            | "convert"
+            | "converts"
+            | "become"
+            | "becomes"
+            | "before"
+            | "after"
+            | "prior"
+            | "following"
+            | "then"
+            | "followed"
+            | "progress"
+            | "progresses"
+            | "transmit"
+            | "transmitted"
+            | "spread"
+            | "spreads"
+            | "instead"
+            | "rather"
+            | "over"
+            | "versus"
+            | "vs"
+            | "prefer"
+            | "preferred"
+            | "if"
+            | "because"
+            | "due"
+            | "unless"
+    )
+}
+
+/// Words written in capitals inside a question that also has lower case ("ALL", "US", "AS", "HE") are
+/// acronyms, never function words: "Treatment of ALL" is not "Treatment of all".
+fn acronyms(question: &str) -> Vec<String> {
+    if !question.chars().any(|c| c.is_lowercase()) {
+        return Vec::new();
+    }
+    question
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 2 && w.chars().all(|c| c.is_uppercase()))
+        .map(str::to_lowercase)
+        .collect()
+}
+
+fn push_ordered(ordered: &mut Vec<String>, term: &str) {
+    if !ordered.iter().any(|t| t == term) {
+        ordered.push(term.to_owned());
     }
 }
 
