@@ -49,7 +49,9 @@ mod stats;
 pub mod store;
 
 pub use admission::{Admission, RefuseReason};
-pub use cache::{AnswerCache, Hit, Level, OpenOptions, SweepReport, Tier};
+pub use cache::{
+    AnswerCache, Hit, Level, LookupOutcome, OpenOptions, SweepReport, Tier, VetoedCandidate,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{CacheConfig, DEFAULT_SEMANTIC_THRESHOLD, RawCacheConfig};
 pub use crypto::KeySource;

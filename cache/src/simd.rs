@@ -32,6 +32,20 @@ fn dot_generic(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
+/// Dot product of int8 codes with an f32 vector (the semantic index scan; multiply by the row's scale).
+pub(crate) fn dot_i8(codes: &[i8], q: &[f32]) -> f32 {
+    assert_eq!(codes.len(), q.len());
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: AVX2 and FMA present (checked); equal lengths (asserted).
+            return unsafe { x86::dot_i8(codes, q) };
+        }
+    }
+    codes.iter().zip(q).map(|(&c, &x)| f32::from(c) * x).sum()
+}
+
 /// `c[m×n] = a[m×k] · wt + bias` with `wt` stored **transposed**, [k×n] row-major (the embedder
 /// transposes its weights once at load). Each output row is a sum of weight rows scaled by the inputs,
 /// so the kernels keep whole output vectors in registers and need no horizontal sums or packing.
@@ -116,6 +130,33 @@ mod x86 {
             let mut s = hsum(_mm256_add_ps(acc0, acc1));
             while i < n {
                 s += *pa.add(i) * *pb.add(i);
+                i += 1;
+            }
+            s
+        }
+    }
+
+    /// SAFETY (caller): AVX2+FMA available, `codes.len() == q.len()`.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn dot_i8(codes: &[i8], q: &[f32]) -> f32 {
+        let n = codes.len();
+        let (pc, pq) = (codes.as_ptr(), q.as_ptr());
+        let mut acc0 = _mm256_setzero_ps();
+        let mut acc1 = _mm256_setzero_ps();
+        let mut i = 0;
+        // SAFETY: each iteration reads 16 codes and 16 floats at offset i with i + 16 <= n.
+        unsafe {
+            while i + 16 <= n {
+                let c16 = _mm_loadu_si128(pc.add(i) as *const __m128i);
+                let lo = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(c16));
+                let hi = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(c16, 8)));
+                acc0 = _mm256_fmadd_ps(lo, _mm256_loadu_ps(pq.add(i)), acc0);
+                acc1 = _mm256_fmadd_ps(hi, _mm256_loadu_ps(pq.add(i + 8)), acc1);
+                i += 16;
+            }
+            let mut s = hsum(_mm256_add_ps(acc0, acc1));
+            while i < n {
+                s += f32::from(*pc.add(i)) * *pq.add(i);
                 i += 1;
             }
             s

@@ -13,13 +13,13 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
-use crate::admission::{self, Admission, AdmissionLimits};
+use crate::admission::{self, Admission, AdmissionLimits, RefuseReason};
 use crate::clock::{Clock, SystemClock};
 use crate::config::CacheConfig;
 use crate::crypto::{KeyLocation, KeyMaterial};
 use crate::error::{CacheError, Result};
 use crate::explain::{Explanation, Matcher};
-use crate::guard::{Slots, compare};
+use crate::guard::{Slots, Veto, compare};
 use crate::index::{Row, SemanticIndex};
 use crate::key::CacheKey;
 use crate::l1::{Entry, L1};
@@ -63,10 +63,32 @@ pub struct Hit {
     pub level: Level,
     /// The question the answer was generated for (show it to the user on semantic hits).
     pub matched_question: String,
-    /// Cosine between the questions (semantic hits only).
+    /// Cosine between the questions (semantic hits only; from the int8 index, within ~0.002 of exact).
     pub cosine: Option<f32>,
     /// When the answer was stored (unix ms).
     pub stored_at_ms: u64,
+}
+
+/// A lookup with its reasons (see [`AnswerCache::lookup_detailed`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LookupOutcome {
+    /// The served answer, if any.
+    pub hit: Option<Hit>,
+    /// Why the cache was not consulted at all (sampling, PII, size).
+    pub bypassed: Option<RefuseReason>,
+    /// Semantic candidates above the threshold that a guard vetoed, best first.
+    pub vetoed: Vec<VetoedCandidate>,
+}
+
+/// A semantic candidate the guards refused.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VetoedCandidate {
+    /// The cached question.
+    pub cached_question: String,
+    /// Its cosine (from the int8 index, within ~0.002 of the exact value).
+    pub cosine: f32,
+    /// What the guards objected to.
+    pub vetoes: Vec<Veto>,
 }
 
 /// What `sweep` removed.
@@ -274,11 +296,21 @@ impl AnswerCache {
     }
 
     /// Looks a question up: exact tier (memory, then disk), then the semantic tier. Never fails: any
-    /// problem is a miss (and a log line).
+    /// problem is a miss (and a log line without question text).
     pub fn lookup(&self, key: &CacheKey, question: &str) -> Option<Hit> {
-        if !admission::check_question(key, question, self.limits()).is_admitted() {
+        self.lookup_detailed(key, question).hit
+    }
+
+    /// Like [`AnswerCache::lookup`], also saying why nothing was served: the admission refusal that
+    /// bypassed the cache, or the semantic candidates the guards vetoed (for `medctl`-style diagnostics;
+    /// contains question text, so do not log it).
+    pub fn lookup_detailed(&self, key: &CacheKey, question: &str) -> LookupOutcome {
+        let mut out = LookupOutcome::default();
+        let adm = admission::check_question(key, question, self.limits());
+        if let Admission::Refuse(reason) = adm {
             inc(&self.counters.bypassed);
-            return None;
+            out.bypassed = Some(reason);
+            return out;
         }
         let keys = Arc::clone(&read(&self.keys));
         let ns = key.namespace_bytes();
@@ -291,7 +323,7 @@ impl AnswerCache {
             } else {
                 &self.counters.hits_l2
             });
-            return Some(Hit {
+            out.hit = Some(Hit {
                 answer: e.answer.clone(),
                 tier: Tier::Exact,
                 level,
@@ -299,13 +331,15 @@ impl AnswerCache {
                 cosine: None,
                 stored_at_ms: e.created_ms,
             });
+            return out;
         }
-        if let Some(hit) = self.semantic_lookup(&keys, &ns_id, question, now) {
-            inc(&self.counters.hits_semantic);
-            return Some(hit);
-        }
-        inc(&self.counters.misses);
-        None
+        self.semantic_lookup(&keys, &ns_id, question, now, &mut out);
+        inc(if out.hit.is_some() {
+            &self.counters.hits_semantic
+        } else {
+            &self.counters.misses
+        });
+        out
     }
 
     fn semantic_lookup(
@@ -314,13 +348,16 @@ impl AnswerCache {
         ns_id: &[u8; 16],
         question: &str,
         now: u64,
-    ) -> Option<Hit> {
-        let embedder = self.matcher.embedder()?;
+        out: &mut LookupOutcome,
+    ) {
+        let Some(embedder) = self.matcher.embedder() else {
+            return;
+        };
         let vector = match embedder.embed(question) {
             Ok(v) => v,
             Err(e) => {
                 tracing::warn!("cache: embedding failed, semantic tier skipped: {e}");
-                return None;
+                return;
             }
         };
         let candidates = read(&self.index).search(
@@ -330,7 +367,7 @@ impl AnswerCache {
             self.cfg.semantic_top_k,
         );
         if candidates.is_empty() {
-            return None;
+            return;
         }
         let asked = Slots::extract(question);
         for c in candidates {
@@ -338,12 +375,18 @@ impl AnswerCache {
                 .row
                 .slots
                 .get_or_init(|| Arc::new(Slots::extract(&c.row.question)));
-            if !compare(cached, &asked).is_empty() {
+            let vetoes = compare(cached, &asked);
+            if !vetoes.is_empty() {
                 inc(&self.counters.semantic_vetoed);
+                out.vetoed.push(VetoedCandidate {
+                    cached_question: c.row.question.to_string(),
+                    cosine: c.cosine,
+                    vetoes,
+                });
                 continue;
             }
             if let Some((e, level)) = self.fetch(keys, &c.row.id, now) {
-                return Some(Hit {
+                out.hit = Some(Hit {
                     answer: e.answer.clone(),
                     tier: Tier::Semantic,
                     level,
@@ -351,9 +394,9 @@ impl AnswerCache {
                     cosine: Some(c.cosine),
                     stored_at_ms: e.created_ms,
                 });
+                return;
             }
         }
-        None
     }
 
     /// Reads an entry (L1, else L2 with promotion). Expired or unreadable entries are removed, never served.

@@ -17,7 +17,16 @@ fn exact_hits_from_memory_then_disk_after_restart() {
     let clock = manual_clock();
     {
         let c = open(config(tmp.path()), Matcher::new(None, 0.8), clock.clone());
+        assert_eq!(
+            c.store(&key(), Q, "an older answer").unwrap(),
+            Admission::Admit
+        );
         assert_eq!(c.store(&key(), Q, A).unwrap(), Admission::Admit);
+        assert_eq!(
+            c.stats().l2_entries,
+            1,
+            "storing the same question again replaces the entry"
+        );
         let h = c
             .lookup(
                 &key(),
@@ -245,6 +254,27 @@ fn semantic_tier_serves_guarded_matches_and_survives_restart() {
             .is_none()
         );
         assert!(c.stats().semantic_vetoed >= 1);
+        let detail = c.lookup_detailed(
+            &key(),
+            "Is 875 mg of amoxicillin three times a day appropriate for an adult?",
+        );
+        assert!(detail.hit.is_none());
+        assert_eq!(detail.vetoed.len(), 1);
+        assert_eq!(
+            detail.vetoed[0].vetoes[0].guard,
+            medllm_cache::GuardKind::Quantity
+        );
+        assert!(matches!(
+            c.lookup_detailed(
+                &CacheKey {
+                    determinism: Determinism::Sampled,
+                    ..key()
+                },
+                "x?"
+            )
+            .bypassed,
+            Some(RefuseReason::NonDeterministic)
+        ));
         c.flush().unwrap();
     }
     let c = open(cfg, same_vector_matcher(), clock);
