@@ -6,7 +6,8 @@
 //! * a full semantic lookup with the real embedder;
 //! * guard slot extraction per question.
 //!
-//! Environment: MEDLLM_BENCH_ENTRIES (default 100000) to run smaller.
+//! Environment: MEDLLM_BENCH_ENTRIES (default 100000) to run smaller; MEDLLM_BENCH_SECTIONS, a comma list
+//! of `embed,exact,semantic,full` (default all).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -136,6 +137,9 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     println!("medllm-cache benchmark ({n} entries)");
+    let sections = std::env::var("MEDLLM_BENCH_SECTIONS")
+        .unwrap_or_else(|_| "embed,exact,semantic,full".into());
+    let on = |s: &str| sections.split(',').any(|x| x.trim() == s);
     let dev_questions = [
         "What is the usual adult dose of amoxicillin for acute otitis media?",
         "How is type 2 diabetes diagnosed?",
@@ -149,7 +153,7 @@ fn main() {
 
     // ---- embedding
     let minilm = MiniLm::load(&model_dir()).ok().map(Arc::new);
-    if let Some(m) = &minilm {
+    if let Some(m) = minilm.as_ref().filter(|_| on("embed")) {
         for q in dev_questions {
             let _ = m.embed(q);
         }
@@ -166,7 +170,7 @@ fn main() {
         let count = times.len();
         report("MiniLM embedding per question (~20 tokens)", times);
         report_cpu("MiniLM embedding per question", cpu0, count);
-    } else {
+    } else if minilm.is_none() {
         println!(
             "MiniLM not found at {}: embedding figures skipped",
             model_dir().display()
@@ -196,7 +200,7 @@ fn main() {
     // ---- exact tier with n entries
     let tmp = tempfile::tempdir().expect("tempdir");
     let k = key();
-    {
+    if on("exact") {
         let c = open(
             cfg(tmp.path(), 512 << 20, n as u64),
             Matcher::new(None, 0.7),
@@ -231,7 +235,7 @@ fn main() {
             "L2 size", s.l2_bytes, s.l2_disk_bytes
         );
     }
-    {
+    if on("exact") {
         let t = Instant::now();
         let c = open(cfg(tmp.path(), 4096, n as u64), Matcher::new(None, 0.7));
         println!(
@@ -263,7 +267,10 @@ fn main() {
     }
 
     // ---- semantic search over N questions (index scan + guards; embedding stand-in costs ~1 µs)
-    for size in [1_000usize, 10_000, n] {
+    for size in [1_000usize, 10_000, n]
+        .into_iter()
+        .filter(|_| on("semantic"))
+    {
         let tmp = tempfile::tempdir().expect("tempdir");
         let c = open(
             cfg(tmp.path(), 64 << 20, size as u64),
@@ -288,7 +295,7 @@ fn main() {
     }
 
     // ---- full semantic lookup with the real embedder
-    if let Some(m) = minilm {
+    if let Some(m) = minilm.filter(|_| on("full")) {
         let tmp = tempfile::tempdir().expect("tempdir");
         let c = open(
             cfg(tmp.path(), 64 << 20, 1000),
