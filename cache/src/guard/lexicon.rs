@@ -245,6 +245,32 @@ pub(crate) fn synonym(w: &str) -> Option<&'static str> {
     })
 }
 
+/// Canonical terms of `synonym` that name an intent (what is asked), not a thing.
+pub(crate) fn is_intent_term(t: &str) -> bool {
+    matches!(
+        t,
+        "treat"
+            | "sign"
+            | "diagnose"
+            | "adverse"
+            | "effect"
+            | "dose"
+            | "cause"
+            | "prevent"
+            | "exam"
+            | "often"
+            | "medicine"
+            | "interact"
+            | "preferred"
+            | "appropriate"
+            | "change"
+            | "test"
+            | "monitor"
+            | "transmit"
+            | "work"
+    )
+}
+
 /// Light stemmer (plural, -ed, -ing, -ly): both questions are stemmed the same way, so the only risk is
 /// merging two different words, which the rules below keep to trivial inflections.
 pub(crate) fn stem(w: &str) -> String {

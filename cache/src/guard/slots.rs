@@ -7,7 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::drugs::find_mentions;
-use super::lexicon::{DRUG_SUFFIXES, drug_suffix_exception, is_soft, modal, stem, synonym};
+use super::lexicon::{
+    DRUG_SUFFIXES, drug_suffix_exception, is_intent_term, is_soft, modal, stem, synonym,
+};
 use super::polarity::{is_scope_boundary, negation_cue, polarity, polarity_consumes};
 use super::qualifiers::{Family, qualifier, qualifier_bigram};
 use super::quantity;
@@ -147,7 +149,7 @@ impl Slots {
                 s.polarity.insert(format!("{axis}:{pole}"));
                 if polarity_consumes(w) {
                     consumed[k] = true;
-                    terms[k].get_or_insert_with(|| format!("{axis}:{pole}"));
+                    terms[k].get_or_insert_with(|| format!("pol:{axis}:{pole}"));
                 }
             }
             k += 1;
@@ -245,61 +247,26 @@ impl Slots {
     }
 }
 
-/// Words after which the order of the things named matters.
+/// Words after which the order of the things named matters ("A causes B", "X after Y", "A than B",
+/// "A increases the risk of B", "side effect of A", "a woman with epilepsy", "get pregnant").
+#[rustfmt::skip]
+const DIRECTIONAL: &[&str] = &[
+    "cause", "causes", "caused", "causing", "lead", "leads", "led", "result", "results", "trigger", "triggers",
+    "triggered", "worsen", "worsens", "affect", "affects", "predispose", "predisposes", "precede", "precedes",
+    "than", "from", "into", "convert", "converts", "become", "becomes", "before", "after", "prior",
+    "following", "then", "followed", "progress", "progresses", "transmit", "transmitted", "spread", "spreads",
+    "instead", "rather", "over", "versus", "vs", "prefer", "preferred", "if", "because", "due", "unless",
+    "increase", "increases", "increased", "increasing", "decrease", "decreases", "decreased", "raise",
+    "raises", "reduce", "reduces", "lower", "lowers", "risk", "risks", "effect", "effects", "side", "adverse",
+    "with", "get", "gets", "getting", "develop", "develops", "developing", "protect", "protects", "against",
+    "take", "takes", "taking", "taken", "took", "safe", "unsafe", "contraindicated", "contraindication",
+    "contraindications", "symptom", "symptoms", "sign", "signs", "complication", "complications",
+    "indicate", "indicates", "indicator", "suggest", "suggests", "suggestive", "associated", "linked",
+    "marker", "predict", "predicts", "predictor",
+];
+
 fn is_directional(w: &str) -> bool {
-    matches!(
-        w,
-        "cause"
-            | "causes"
-            | "caused"
-            | "causing"
-            | "lead"
-            | "leads"
-            | "led"
-            | "result"
-            | "results"
-            | "trigger"
-            | "triggers"
-            | "triggered"
-            | "worsen"
-            | "worsens"
-            | "affect"
-            | "affects"
-            | "predispose"
-            | "predisposes"
-            | "precede"
-            | "precedes"
-            | "than"
-            | "from"
-            | "into"
-            | "convert"
-            | "converts"
-            | "become"
-            | "becomes"
-            | "before"
-            | "after"
-            | "prior"
-            | "following"
-            | "then"
-            | "followed"
-            | "progress"
-            | "progresses"
-            | "transmit"
-            | "transmitted"
-            | "spread"
-            | "spreads"
-            | "instead"
-            | "rather"
-            | "over"
-            | "versus"
-            | "vs"
-            | "prefer"
-            | "preferred"
-            | "if"
-            | "because"
-            | "due"
-            | "unless"
-    )
+    DIRECTIONAL.contains(&w)
 }
 
 /// Words written in capitals inside a question that also has lower case ("ALL", "US", "AS", "HE") are
@@ -315,8 +282,15 @@ fn acronyms(question: &str) -> Vec<String> {
         .collect()
 }
 
+/// Records a term for the word-order check. Intent words ("treat", "dose", "diagnose" …), polarity
+/// poles, modal verbs, frequencies and the like move freely in paraphrases ("How is X treated?" = "What is
+/// the treatment of X?"), so only the things named (entities) keep their order.
 fn push_ordered(ordered: &mut Vec<String>, term: &str) {
-    if !ordered.iter().any(|t| t == term) {
+    let movable = term.starts_with("pol:")
+        || term.starts_with("modal:")
+        || term.starts_with("freq:")
+        || is_intent_term(term);
+    if !movable && !ordered.iter().any(|t| t == term) {
         ordered.push(term.to_owned());
     }
 }

@@ -131,6 +131,24 @@ fn generated_must_miss_pairs_with_the_real_embedder() {
     );
 }
 
+/// 60 hand-written near-duplicates that must miss (role swaps, one-word changes, polarity, negation,
+/// rates, conjunctions …), written while hunting for false hits; through the real embedder, both ways.
+#[test]
+fn adversarial_pairs_never_hit() {
+    let Some(matcher) = real_matcher() else {
+        return;
+    };
+    let all = pairs(&manifest_dir().join("tests/fixtures/adversarial_pairs.jsonl"));
+    assert!(all.len() >= 60);
+    for (a, b, expect, kind) in &all {
+        assert_eq!(expect, "miss");
+        for (x, y) in [(a, b), (b, a)] {
+            let e = matcher.explain(x, y);
+            assert!(!e.verdict.is_hit(), "FALSE HIT ({kind}):\n{e}");
+        }
+    }
+}
+
 #[test]
 fn own_paraphrase_set_hit_rate() {
     let Some(matcher) = real_matcher() else {
