@@ -3,13 +3,13 @@
 //! cache), the hit rate on `hit` pairs reported (aim ≥ 80 %). Plus a few hundred generated must-miss pairs
 //! through the real embedder, and the hit rate on our own paraphrase set.
 
-use std::sync::Arc;
-
 use serde_json::Value;
 
-use crate::common::{config, key, manifest_dir, manual_clock, minilm, open, shared_dir};
+use crate::common::{
+    config, key, manifest_dir, manual_clock, memo_minilm, open, real_embedder_budget, shared_dir,
+};
 use crate::mutations;
-use medllm_cache::{DEFAULT_SEMANTIC_THRESHOLD, Embedder, Matcher, Tier};
+use medllm_cache::{DEFAULT_SEMANTIC_THRESHOLD, Matcher, Tier};
 
 fn pairs(path: &std::path::Path) -> Vec<(String, String, String, String)> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -24,9 +24,8 @@ fn pairs(path: &std::path::Path) -> Vec<(String, String, String, String)> {
 }
 
 fn real_matcher() -> Option<Matcher> {
-    let m = minilm()?;
     Some(Matcher::new(
-        Some(m as Arc<dyn Embedder>),
+        Some(memo_minilm()?),
         DEFAULT_SEMANTIC_THRESHOLD,
     ))
 }
@@ -113,7 +112,7 @@ fn generated_must_miss_pairs_with_the_real_embedder() {
     let Some(matcher) = real_matcher() else {
         return;
     };
-    let n = 300;
+    let n = real_embedder_budget(300);
     let mut above = 0;
     for (a, b) in mutations::deterministic(n) {
         let e = matcher.explain(&a, &b);

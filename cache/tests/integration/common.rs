@@ -20,6 +20,54 @@ pub fn shared_dir() -> PathBuf {
     manifest_dir().join("../../shared")
 }
 
+/// The real embedder with a memo (tests embed the same sentences in both directions), loaded once per
+/// test binary; None (with a printed reason) when the model is missing.
+pub fn memo_minilm() -> Option<Arc<dyn Embedder>> {
+    static M: OnceLock<Option<Arc<dyn Embedder>>> = OnceLock::new();
+    M.get_or_init(|| {
+        minilm().map(|m| {
+            Arc::new(Memo {
+                inner: m,
+                seen: Default::default(),
+            }) as Arc<dyn Embedder>
+        })
+    })
+    .clone()
+}
+
+#[derive(Debug)]
+struct Memo {
+    inner: Arc<MiniLm>,
+    seen: std::sync::Mutex<std::collections::HashMap<String, Vec<f32>>>,
+}
+
+impl Embedder for Memo {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn fingerprint(&self) -> u64 {
+        self.inner.fingerprint()
+    }
+    fn embed(&self, text: &str) -> Result<Vec<f32>> {
+        if let Some(v) = self.seen.lock().unwrap().get(text) {
+            return Ok(v.clone());
+        }
+        let v = self.inner.embed(text)?;
+        self.seen.lock().unwrap().insert(text.to_owned(), v.clone());
+        Ok(v)
+    }
+}
+
+/// How many generated pairs to push through the real embedder: fewer in unoptimised builds, where the
+/// forward pass is ~50× slower (the project runs its tests with `--release`).
+pub fn real_embedder_budget(release: usize) -> usize {
+    if cfg!(debug_assertions) {
+        release / 10
+    } else {
+        release
+    }
+}
+
 /// The real embedder, loaded once per test binary; None (with a printed reason) when the model is missing.
 pub fn minilm() -> Option<Arc<MiniLm>> {
     static M: OnceLock<Option<Arc<MiniLm>>> = OnceLock::new();
