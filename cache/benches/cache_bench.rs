@@ -132,6 +132,11 @@ fn model_dir() -> PathBuf {
 }
 
 fn main() {
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this binary without it: stay quick there.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("cache_bench: run with `cargo bench -p medllm-cache` (skipped under cargo test)");
+        return;
+    }
     let n: usize = std::env::var("MEDLLM_BENCH_ENTRIES")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -6,8 +6,8 @@
 //! * the **semantic tier** ranks earlier questions by embedding cosine (all-MiniLM-L6-v2, run in-process),
 //!   and serves one only if deterministic **guards** find the same clinical slots in both questions —
 //!   quantities with canonical units, ages, drugs (via a bundled dictionary), negation, polarity, population,
-//!   route, frequency, laterality, site, type designators and the remaining content words. Any parse doubt is
-//!   a miss;
+//!   route, frequency, laterality, site, type designators, word order and the remaining content words. Any
+//!   parse doubt is a miss;
 //! * only deterministic answers are cached, under a namespace of model hash, template version, category
 //!   and generation parameters; questions that look like they carry patient identifiers are never cached;
 //! * entries are encrypted at rest (XChaCha20-Poly1305, key outside the cache directory), sled keys are
@@ -17,7 +17,8 @@
 //! See docs/cache.md for the design, the configuration keys and the measured figures.
 //!
 //! # Layout
-//! * [`cache`] — [`AnswerCache`]: lookup, store, sweep, clear, rotate_key, stats.
+//! * [`cache`] — [`AnswerCache`]: lookup (`mod.rs`), store and caps (`write`), sweep/clear/rotate/stats
+//!   (`maintenance`), ids and the sealed value format (`value`).
 //! * [`config`] — [`RawCacheConfig`] (the `[cache]` TOML table) → [`CacheConfig`].
 //! * [`key`], [`admission`], [`pii`] — namespaces, what may be cached, the identifier detector.
 //! * [`normalize`] — exact-tier normalisation.
@@ -25,7 +26,8 @@
 //! * [`embed`] — the [`Embedder`] trait and the pure-Rust MiniLM.
 //! * [`explain`] — [`Matcher`] and [`Explanation`] (`medctl cache explain`).
 //! * [`store`] — the [`DiskStore`] trait, sled, and the recovery wrapper.
-//! * private: `crypto` (keys, AEAD), `record` (entry codec), `l1` (LRU), `index` (vectors), `stats`.
+//! * private: `crypto` (keys, AEAD), `record` (entry codec), `l1` (LRU), `index` (int8 vectors), `simd`
+//!   (AVX-512/AVX2 kernels with run-time dispatch), `clock`, `stats`.
 
 #![deny(missing_docs)]
 
