@@ -1,0 +1,468 @@
+//! `plan()`: engine settings by scoring candidates, placement by the ILP, explanation, infeasibility advice.
+//!
+//! Candidates are scored with the same cost model the ILP optimises. Parallelism comes first (the largest
+//! `max_parallel` in the requested range that fits, and meets the per-stream speed target if one is set); for
+//! that parallelism every (KV type, micro-batch) pair is placed and the fastest predicted request wins, a
+//! quantized KV cache paying a small quality penalty so it is chosen only when it buys memory or speed.
+
+use crate::cost::{self, Rates, Speed};
+use crate::error::{PlanError, Result};
+use crate::ggml::KvType;
+use crate::host::{HostProfile, MIB};
+use crate::ilp::{self, IlpInput};
+use crate::memory::{self, MemoryBreakdown, MemoryEnv, weights::CpuLayouts};
+use crate::model::TensorGroup;
+use crate::patterns;
+use crate::plan::{
+    Budgets, ContextSettings, FlashAttn, PLANNER_VERSION, Placement, Plan, PlanOptions, PlanRequest,
+};
+
+/// Budgets for a host under the options' margins.
+pub fn budgets(host: &HostProfile, options: &PlanOptions, gpu_backend: bool) -> Budgets {
+    let ram = (host
+        .memory
+        .available_mib
+        .saturating_sub(options.ram_margin_mib))
+        * MIB;
+    let gpu = match (&host.gpu, gpu_backend) {
+        (Some(g), true) if !host.unified_memory => {
+            g.free_mib.saturating_sub(options.vram_margin_mib) * MIB
+        }
+        (Some(_), true) => ram,
+        _ => 0,
+    };
+    Budgets {
+        gpu,
+        ram,
+        unified: host.unified_memory && gpu_backend,
+    }
+}
+
+/// `Err((which, needed, available))` when a breakdown exceeds a budget.
+pub fn check_budgets(
+    m: &MemoryBreakdown,
+    b: &Budgets,
+) -> std::result::Result<(), (&'static str, u64, u64)> {
+    if b.unified {
+        let total = m.cpu.total() + m.gpu.total();
+        if total > b.ram {
+            return Err(("RAM (shared with the GPU)", total, b.ram));
+        }
+        return Ok(());
+    }
+    if m.gpu.total() > b.gpu {
+        return Err(("GPU memory", m.gpu.total(), b.gpu));
+    }
+    if m.cpu.total() > b.ram {
+        return Err(("RAM", m.cpu.total(), b.ram));
+    }
+    Ok(())
+}
+
+/// Quality penalty of a KV type, as a fraction of request time (f16 is the reference).
+fn kv_penalty(t: KvType) -> f64 {
+    match t {
+        KvType::F32 | KvType::F16 | KvType::Bf16 => 0.0,
+        KvType::Q8_0 => 0.03,
+        KvType::Q5_0 | KvType::Q5_1 => 0.08,
+        _ => 0.15,
+    }
+}
+
+struct Candidate {
+    ctx: ContextSettings,
+    placement: Placement,
+    memory: MemoryBreakdown,
+    speed: Speed,
+    score: f64,
+    gpu_backend: bool,
+}
+
+struct Env<'a> {
+    req: &'a PlanRequest,
+    gpu_backend: bool,
+    budgets: Budgets,
+    mem_env: MemoryEnv,
+    rates: Rates,
+}
+
+impl<'a> Env<'a> {
+    fn new(req: &'a PlanRequest, gpu_backend: bool) -> Self {
+        let o = &req.options;
+        let gpu_overhead = req
+            .host
+            .gpu
+            .as_ref()
+            .map_or(0, |g| g.backend_overhead_mib * MIB);
+        Self {
+            req,
+            gpu_backend,
+            budgets: budgets(&req.host, o, gpu_backend),
+            mem_env: MemoryEnv {
+                layouts: CpuLayouts::for_host(req.host.cpu.features, gpu_backend, o.use_mmap),
+                host_overhead: o.host_overhead_mib * MIB,
+                gpu_overhead: if gpu_backend { gpu_overhead } else { 0 },
+                op_offload: o.op_offload,
+            },
+            rates: Rates::for_host(&req.host, gpu_backend, o.op_offload),
+        }
+    }
+
+    /// Places one context configuration; None when nothing fits.
+    fn place(&self, ctx: &ContextSettings, parallel: u32) -> Result<Option<Candidate>> {
+        let model = &self.req.model;
+        let w = &self.req.workload;
+        let table = cost::cost_table(model, ctx, &self.rates, w);
+        let placement = if self.gpu_backend {
+            let input = IlpInput {
+                model,
+                ctx,
+                env: &self.mem_env,
+                costs: &table,
+                budgets: self.budgets,
+                overrides: self.req.options.cpu_overrides,
+            };
+            match ilp::solve(&input)? {
+                Some(p) => p,
+                None => return Ok(None),
+            }
+        } else {
+            Placement::cpu_only(model.hparams.n_layer)
+        };
+        let memory = memory::predict(model, ctx, &placement, &self.mem_env);
+        if check_budgets(&memory, &self.budgets).is_err() {
+            return Ok(None);
+        }
+        let speed = cost::speed(model, ctx, &self.rates, w, &placement, parallel);
+        let score =
+            speed.request_seconds * (1.0 + kv_penalty(ctx.type_k).max(kv_penalty(ctx.type_v)));
+        Ok(Some(Candidate {
+            ctx: ctx.clone(),
+            placement,
+            memory,
+            speed,
+            score,
+            gpu_backend: self.gpu_backend,
+        }))
+    }
+}
+
+/// Total context for `parallel` streams.
+fn n_ctx_for(req: &PlanRequest, parallel: u32) -> u32 {
+    let w = &req.workload;
+    req.options.n_ctx.unwrap_or_else(|| {
+        w.template_seqs
+            .saturating_mul(w.template_tokens)
+            .saturating_add(parallel.saturating_mul(w.ctx_per_request))
+    })
+}
+
+fn contexts(req: &PlanRequest, parallel: u32) -> Vec<ContextSettings> {
+    let o = &req.options;
+    let n_ctx = n_ctx_for(req, parallel);
+    let fa = o.flash_attn != FlashAttn::Off;
+    let ubatches: Vec<u32> = match o.n_ubatch {
+        Some(u) => vec![u],
+        None => vec![512, 256, 128],
+    };
+    let mut out = Vec::new();
+    for &kv in &o.kv_types {
+        // llama.cpp refuses a quantized V cache without flash attention
+        if kv.is_quantized() && !fa {
+            continue;
+        }
+        for &ub in &ubatches {
+            if ub > n_ctx.max(1) && ub != ubatches[0] {
+                continue;
+            }
+            out.push(ContextSettings {
+                n_ctx,
+                n_batch: o.n_batch.unwrap_or(ub.max(512)),
+                n_ubatch: ub,
+                n_seq_max: req.workload.template_seqs + parallel,
+                flash_attn: fa,
+                type_k: kv,
+                type_v: kv,
+                kv_unified: true,
+                swa_full: o.swa_full,
+                n_outputs_max: o.n_outputs_max,
+            });
+        }
+    }
+    out
+}
+
+fn validate(req: &PlanRequest) -> Result<()> {
+    req.host.validate()?;
+    let w = &req.workload;
+    let bad = |s: &str| Err(PlanError::InvalidRequest(s.to_owned()));
+    if w.parallel_min == 0 || w.parallel_min > w.parallel_max {
+        return bad("need 1 ≤ parallel_min ≤ parallel_max");
+    }
+    if w.ctx_per_request == 0 && req.options.n_ctx.is_none() {
+        return bad("ctx_per_request is 0");
+    }
+    if req.options.kv_types.is_empty() {
+        return bad("no KV type allowed");
+    }
+    if let (Some(b), Some(u)) = (req.options.n_batch, req.options.n_ubatch) {
+        if u > b {
+            return bad("n_ubatch > n_batch");
+        }
+    }
+    if req.model.layers.is_empty() {
+        return bad("model has no layers");
+    }
+    Ok(())
+}
+
+/// Plans a deployment: see the crate docs.
+pub fn plan(req: &PlanRequest) -> Result<Plan> {
+    validate(req)?;
+    let want_gpu = req.options.use_gpu && req.host.gpu.is_some();
+    let mut modes = vec![want_gpu];
+    if want_gpu {
+        modes.push(false); // a GPU too small for even its own overhead: plan without it
+    }
+    let w = &req.workload;
+    let mut notes = Vec::new();
+    for &gpu_backend in &modes {
+        let env = Env::new(req, gpu_backend);
+        for parallel in (w.parallel_min..=w.parallel_max).rev() {
+            let mut best: Option<Candidate> = None;
+            for ctx in contexts(req, parallel) {
+                let Some(c) = env.place(&ctx, parallel)? else {
+                    continue;
+                };
+                if let Some(target) = w.min_decode_tps {
+                    if c.speed.decode_tps_per_stream < f64::from(target) {
+                        notes.push(format!(
+                            "{parallel} parallel: {:.1} tok/s per stream < target {target}",
+                            c.speed.decode_tps_per_stream
+                        ));
+                        continue;
+                    }
+                }
+                if best.as_ref().is_none_or(|b| c.score < b.score) {
+                    best = Some(c);
+                }
+            }
+            if let Some(c) = best {
+                if parallel < w.parallel_max {
+                    notes.push(format!(
+                        "max_parallel {parallel}: {} parallel requests do not fit (context {} tokens)",
+                        parallel + 1,
+                        n_ctx_for(req, parallel + 1)
+                    ));
+                }
+                if want_gpu && !gpu_backend {
+                    notes.push("the GPU cannot hold even its backend overhead and one micro-batch: planned CPU-only".into());
+                }
+                return Ok(finish(req, &env, c, parallel, notes));
+            }
+        }
+    }
+    Err(infeasible(req))
+}
+
+fn finish(
+    req: &PlanRequest,
+    env: &Env<'_>,
+    c: Candidate,
+    parallel: u32,
+    notes: Vec<String>,
+) -> Plan {
+    let model = &req.model;
+    let p = &c.placement;
+    let mut overrides = Vec::new();
+    for g in TensorGroup::OVERRIDABLE {
+        let (from, to) = p.cpu_range(g);
+        if let Some(rx) = patterns::cpu_override(g, from, to) {
+            overrides.push(rx);
+        }
+    }
+    let threads = req.host.cpu.physical_cores.max(1);
+    let explanation = crate::explain::explain(
+        req,
+        env.budgets,
+        &c.ctx,
+        p,
+        &c.memory,
+        &c.speed,
+        &overrides,
+        notes,
+    );
+    let _ = env.rates;
+    Plan {
+        planner_version: PLANNER_VERSION.to_owned(),
+        fingerprint: req.fingerprint(),
+        host: req.host.name.clone(),
+        model: model.name.clone(),
+        model_identity: model.identity.clone(),
+        n_gpu_layers: p.n_gpu_layers(),
+        cpu_overrides: overrides,
+        placement: p.clone(),
+        n_ctx: c.ctx.n_ctx,
+        n_batch: c.ctx.n_batch,
+        n_ubatch: c.ctx.n_ubatch,
+        n_seq_max: c.ctx.n_seq_max,
+        max_parallel: parallel,
+        threads,
+        threads_batch: threads,
+        flash_attn: c.ctx.flash_attn,
+        type_k: c.ctx.type_k,
+        type_v: c.ctx.type_v,
+        kv_unified: c.ctx.kv_unified,
+        swa_full: c.ctx.swa_full,
+        n_outputs_max: c.ctx.n_outputs_max,
+        use_mmap: req.options.use_mmap,
+        op_offload: req.options.op_offload,
+        gpu_backend: c.gpu_backend,
+        memory: c.memory,
+        budgets: env.budgets,
+        speed: c.speed,
+        explanation,
+    }
+}
+
+/// The error for a request nothing satisfies, with what would fit.
+fn infeasible(req: &PlanRequest) -> PlanError {
+    let w = &req.workload;
+    let gpu_backend = req.options.use_gpu && req.host.gpu.is_some();
+    let env = Env::new(req, gpu_backend);
+    // The smallest configuration asked for: fewest streams, most compact allowed KV, smallest micro-batch.
+    let smallest = contexts(req, w.parallel_min)
+        .into_iter()
+        .min_by_key(|c| (c.type_k.row_bytes(256), c.n_ubatch));
+    let Some(ctx) = smallest else {
+        return PlanError::Infeasible {
+            reason: "no context configuration is allowed by the options".into(),
+            suggestions: vec!["allow flash attention or an f16 KV cache".into()],
+        };
+    };
+    let placement = Placement::cpu_only(req.model.hparams.n_layer);
+    let mem = memory::predict(&req.model, &ctx, &placement, &env.mem_env);
+    let total = mem.cpu.total();
+    let pool = env.budgets.ram
+        + if env.budgets.unified {
+            0
+        } else {
+            env.budgets.gpu
+        };
+    let reason = format!(
+        "{} needs about {} MiB (weights {} MiB, KV {} MiB for {} tokens, compute {} MiB, overhead {} MiB) \
+         but {} MiB of RAM{} are available after margins",
+        req.model.name,
+        total >> 20,
+        mem.cpu.weights >> 20,
+        mem.cpu.kv >> 20,
+        ctx.n_ctx,
+        mem.cpu.compute >> 20,
+        (mem.cpu.overhead + mem.cpu.output) >> 20,
+        env.budgets.ram >> 20,
+        if env.budgets.gpu > 0 && !env.budgets.unified {
+            format!(" + {} MiB of GPU memory", env.budgets.gpu >> 20)
+        } else {
+            String::new()
+        }
+    );
+    let mut suggestions = Vec::new();
+    let fits = |r: &PlanRequest| plan_quiet(r);
+    // 1. a smaller context
+    if req.options.n_ctx.is_none() {
+        let (mut lo, mut hi) = (0u32, w.ctx_per_request);
+        while hi - lo > 64 {
+            let mid = (lo + hi) / 2;
+            let mut r = req.clone();
+            r.workload.ctx_per_request = mid;
+            r.workload.parallel_max = r.workload.parallel_min;
+            if fits(&r) { lo = mid } else { hi = mid }
+        }
+        if lo >= 256 {
+            suggestions.push(format!(
+                "ctx_per_request {} instead of {} (with {} parallel)",
+                lo / 256 * 256,
+                w.ctx_per_request,
+                w.parallel_min
+            ));
+        }
+    }
+    // 2. a q8_0 KV cache
+    if !req.options.kv_types.contains(&KvType::Q8_0) {
+        let mut r = req.clone();
+        r.options.kv_types = vec![KvType::Q8_0];
+        r.options.flash_attn = FlashAttn::On;
+        if fits(&r) {
+            suggestions.push("a q8_0 KV cache (needs flash attention)".into());
+        }
+    }
+    // 3. fewer parallel requests
+    if w.parallel_min > 1 {
+        let mut r = req.clone();
+        r.workload.parallel_min = 1;
+        r.workload.parallel_max = 1;
+        if fits(&r) {
+            suggestions.push("parallel_min 1".into());
+        }
+    }
+    // 4. a smaller quantization: weights must shrink by what is missing
+    let missing = total.saturating_sub(pool);
+    let weights = req.model.weight_bytes();
+    if missing > 0 && weights > missing {
+        let params: u64 = req
+            .model
+            .tensors
+            .iter()
+            .filter(|t| !t.duplicate)
+            .map(|t| t.n_elements())
+            .sum();
+        let max_bpw = (weights - missing) as f64 * 8.0 / params.max(1) as f64;
+        let quant = [
+            ("Q8_0", 8.5),
+            ("Q6_K", 6.6),
+            ("Q5_K_M", 5.7),
+            ("Q4_K_M", 4.9),
+            ("Q3_K_M", 3.9),
+            ("Q2_K", 3.4),
+            ("IQ2_XS", 2.4),
+        ]
+        .into_iter()
+        .find(|(_, bpw)| *bpw <= max_bpw);
+        match quant {
+            Some((name, bpw)) => suggestions.push(format!(
+                "a smaller quantization: ≤ {max_bpw:.1} bits/weight, e.g. {name} (~{} MiB of weights)",
+                (params as f64 * bpw / 8.0) as u64 >> 20
+            )),
+            None => suggestions.push(format!(
+                "a smaller model: even 2.4 bits/weight leaves the weights above {} MiB",
+                (weights - missing) >> 20
+            )),
+        }
+    } else if missing > 0 {
+        suggestions.push("a smaller model".into());
+    }
+    PlanError::Infeasible {
+        reason,
+        suggestions,
+    }
+}
+
+/// Whether a request has any plan (used by the infeasibility advice; never recurses into advice).
+fn plan_quiet(req: &PlanRequest) -> bool {
+    if validate(req).is_err() {
+        return false;
+    }
+    let want_gpu = req.options.use_gpu && req.host.gpu.is_some();
+    let modes: &[bool] = if want_gpu { &[true, false] } else { &[false] };
+    for &gpu in modes {
+        let env = Env::new(req, gpu);
+        for parallel in (req.workload.parallel_min..=req.workload.parallel_max).rev() {
+            for ctx in contexts(req, parallel) {
+                if matches!(env.place(&ctx, parallel), Ok(Some(_))) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
