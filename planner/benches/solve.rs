@@ -3,6 +3,8 @@
 //!
 //! `cargo bench -p medllm-planner --bench solve`
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use medllm_planner::model::synthetic::SyntheticSpec;
 use medllm_planner::{HostProfile, PlanRequest, plan};
 use std::time::{Duration, Instant};

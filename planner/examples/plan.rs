@@ -1,6 +1,6 @@
 //! Plans a model for a host profile and prints the table (a development stand-in for `medctl plan`).
 //!
-//! `cargo run -p medllm-planner --example plan -- MODEL.gguf [HOST.toml] [--ctx N] [--parallel P] [--json]`
+//! `cargo run -p medllm-planner --example plan -- MODEL.gguf [HOST.toml] [--ctx N] [--parallel P] [--vram-margin MiB] [--json]`
 //! Without a host file it probes this machine.
 
 use medllm_planner::{HostProfile, ModelProfile, PlanRequest, plan, probe, render_table};
@@ -11,17 +11,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut ctx = None;
     let mut parallel = None;
     let mut json = false;
+    let mut vram_margin = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--ctx" => ctx = it.next().map(|v| v.parse()).transpose()?,
             "--parallel" => parallel = it.next().map(|v| v.parse()).transpose()?,
+            "--vram-margin" => vram_margin = it.next().map(|v| v.parse()).transpose()?,
             "--json" => json = true,
             _ => positional.push(a.clone()),
         }
     }
     let Some(model_path) = positional.first() else {
-        eprintln!("usage: plan MODEL.gguf [HOST.toml] [--ctx N] [--parallel P] [--json]");
+        eprintln!(
+            "usage: plan MODEL.gguf [HOST.toml] [--ctx N] [--parallel P] [--vram-margin MiB] [--json]"
+        );
         std::process::exit(2);
     };
     let model = ModelProfile::from_gguf_path(model_path)?;
@@ -36,6 +40,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(p) = parallel {
         req.workload.parallel_min = p;
         req.workload.parallel_max = p;
+    }
+    if let Some(m) = vram_margin {
+        req.options.vram_margin_mib = m;
     }
     match plan(&req) {
         Ok(p) if json => println!("{}", p.to_json()),

@@ -288,7 +288,8 @@ impl<'a> PartCost<'a> {
         if on_gpu || (self.rates.gpu_backend && self.rates.op_offload) {
             self.rates.gpu_flops_at(self.ub)
         } else {
-            self.rates.cpu_flops
+            // the CPU also loses a little per micro-batch (thread start-up, B-matrix conversion)
+            self.rates.cpu_flops * self.ub / (self.ub + 16.0)
         }
     }
 

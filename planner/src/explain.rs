@@ -71,22 +71,23 @@ pub fn explain(
         ));
     } else {
         out.push(format!(
-            "{} of {n} layers and the output layer on the GPU (n_gpu_layers = {}): layers 0..{} stay on the \
+            "{} of {n} layers and the output layer on the GPU (n_gpu_layers = {}): layers 0-{} stay on the \
              CPU because more would exceed the GPU budget or run slower",
             p.offloaded_layers(),
             p.n_gpu_layers(),
-            p.first_gpu_layer
+            p.first_gpu_layer - 1
         ));
     }
     for g in TensorGroup::OVERRIDABLE {
         let (from, to) = p.cpu_range(g);
         if from < to {
             out.push(format!(
-                "{} weights of layers {from}..{} stay on the CPU (override) while their attention and KV use the \
-                 GPU: cheaper per token than offloading {} fewer whole layers",
+                "{} weights of layers {} stay on the CPU (override) while their attention and KV use the GPU: \
+                 cheaper per token than offloading {} fewer whole layer{}",
                 g.label(),
-                to - 1,
-                to - from
+                if to - from == 1 { format!("{from}") } else { format!("{from}-{}", to - 1) },
+                to - from,
+                if to - from == 1 { "" } else { "s" }
             ));
         }
     }

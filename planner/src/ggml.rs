@@ -168,6 +168,7 @@ impl fmt::Display for KvType {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

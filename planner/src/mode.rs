@@ -226,3 +226,101 @@ fn score(
         why,
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::model::synthetic::SyntheticSpec;
+    use crate::{HostProfile, PlanRequest, plan};
+
+    fn plan_for(host: &str, spec: SyntheticSpec) -> Plan {
+        let path = format!(
+            "{}/../configs/hosts/{host}.toml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut req = PlanRequest::new(HostProfile::load(path).unwrap(), spec.build());
+        req.workload.parallel_max = 2;
+        plan(&req).unwrap()
+    }
+
+    fn small_model() -> SyntheticSpec {
+        SyntheticSpec {
+            n_layer: 16,
+            n_embd: 2048,
+            n_head: 16,
+            n_head_kv: 4,
+            n_ff: 5632,
+            n_vocab: 32000,
+            ..SyntheticSpec::qwen2_7b_q4_k_m()
+        }
+    }
+
+    #[test]
+    fn terms_combine_as_documented() {
+        let p = plan_for("rtx3060-8gb", small_model());
+        let cfg = ModeConfig {
+            adapters: 3,
+            alpha: 0.7,
+            beta: 1.3,
+            gamma: 0.4,
+            ..ModeConfig::default()
+        };
+        let d = decide_mode(&p, &cfg);
+        for s in &d.scores {
+            assert!(
+                (0.0..=1.0).contains(&s.perf)
+                    && (0.0..=1.0).contains(&s.fit)
+                    && (0.0..=1.0).contains(&s.cost)
+            );
+            assert!((s.d - (0.7 * s.perf + 1.3 * s.fit - 0.4 * s.cost)).abs() < 1e-12);
+        }
+        let best = d.scores.iter().max_by(|a, b| a.d.total_cmp(&b.d)).unwrap();
+        assert_eq!(best.mode, d.chosen);
+        assert!(
+            d.explanation
+                .iter()
+                .any(|l| l.contains("Perf") && l.contains("Fit") && l.contains("Cost"))
+        );
+    }
+
+    #[test]
+    fn no_adapters_means_the_base_model_in_adapter_mode() {
+        let p = plan_for("rtx3060-8gb", small_model());
+        let d = decide_mode(&p, &ModeConfig::default());
+        assert_eq!(d.chosen, Mode::Adapter);
+        assert_eq!(d.scores[0].latency_s, d.scores[1].latency_s);
+    }
+
+    #[test]
+    fn tight_memory_and_frequent_switches_favour_adapters() {
+        // 7B on a 4 GB GPU: no room for a second merged copy, every category change would reload 4 GB
+        let p = plan_for("gtx1650-4gb", SyntheticSpec::qwen2_7b_q4_k_m());
+        let cfg = ModeConfig {
+            adapters: 5,
+            switch_rate: 0.8,
+            latency_target_s: 10.0,
+            ..ModeConfig::default()
+        };
+        let d = decide_mode(&p, &cfg);
+        assert_eq!(d.chosen, Mode::Adapter, "{:#?}", d.explanation);
+        assert!(d.scores[1].fit < 1.0);
+    }
+
+    #[test]
+    fn roomy_memory_favours_merged_models() {
+        // a small model on a 16 GB GPU: all merged copies fit, no LoRA overhead, no batching loss
+        let p = plan_for("rtx4060ti-16gb", small_model());
+        let cfg = ModeConfig {
+            adapters: 3,
+            switch_rate: 0.9,
+            latency_target_s: p.speed.request_seconds * 1.02,
+            lora_overhead: 0.15,
+            gamma: 0.1,
+            ..ModeConfig::default()
+        };
+        let d = decide_mode(&p, &cfg);
+        assert_eq!(d.scores[1].fit, 1.0, "{:#?}", d.explanation);
+        assert_eq!(d.chosen, Mode::Merged, "{:#?}", d.explanation);
+    }
+}

@@ -121,6 +121,7 @@ pub fn cpu_override(g: TensorGroup, from: u32, to: u32) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -147,6 +147,15 @@ impl<'a> Env<'a> {
     }
 }
 
+/// Faster wins; within 0.5 % the one needing less memory wins (headroom is worth more than noise).
+fn better(c: &Candidate, b: &Candidate) -> bool {
+    let total = |x: &Candidate| x.memory.cpu.total() + x.memory.gpu.total();
+    if c.score < b.score * 0.995 {
+        return true;
+    }
+    c.score <= b.score * 1.005 && total(c) < total(b)
+}
+
 /// Total context for `parallel` streams.
 fn n_ctx_for(req: &PlanRequest, parallel: u32) -> u32 {
     let w = &req.workload;
@@ -243,7 +252,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan> {
                         continue;
                     }
                 }
-                if best.as_ref().is_none_or(|b| c.score < b.score) {
+                if best.as_ref().is_none_or(|b| better(&c, b)) {
                     best = Some(c);
                 }
             }

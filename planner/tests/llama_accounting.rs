@@ -10,6 +10,8 @@
 //! `CARGO_TARGET_DIR=$HOME/.cache/medllm-target cargo test --release -p medllm-planner --test llama_accounting -- --nocapture`
 //! (`--nocapture` prints the measured-vs-predicted table).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use llama_cpp_2::context::params::{KvCacheType, LlamaContextParams};
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::model::LlamaModel;

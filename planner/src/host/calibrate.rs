@@ -140,6 +140,7 @@ pub fn measure_read_bandwidth(buffer_mib: u64, passes: u32, threads: u32) -> f64
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

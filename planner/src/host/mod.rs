@@ -193,7 +193,7 @@ impl HostProfile {
         if self.cpu.physical_cores == 0 {
             return bad("cpu.physical_cores is 0");
         }
-        if !(self.cpu.mem_bandwidth_gbps > 0.0) || !(self.cpu.gflops > 0.0) {
+        if !positive(self.cpu.mem_bandwidth_gbps) || !positive(self.cpu.gflops) {
             return bad("cpu.mem_bandwidth_gbps and cpu.gflops must be positive");
         }
         if self.memory.available_mib > self.memory.total_mib {
@@ -203,9 +203,9 @@ impl HostProfile {
             if gpu.free_mib > gpu.total_mib {
                 return bad("gpu.free_mib exceeds gpu.total_mib");
             }
-            if !(gpu.mem_bandwidth_gbps > 0.0)
-                || !(gpu.gflops > 0.0)
-                || !(gpu.pcie_bandwidth_gbps > 0.0)
+            if !positive(gpu.mem_bandwidth_gbps)
+                || !positive(gpu.gflops)
+                || !positive(gpu.pcie_bandwidth_gbps)
             {
                 return bad("gpu bandwidths and gflops must be positive");
             }
@@ -226,6 +226,11 @@ impl HostProfile {
     }
 }
 
+/// A usable rate: positive and finite (NaN fails too).
+fn positive(x: f64) -> bool {
+    x > 0.0 && x.is_finite()
+}
+
 /// One-direction PCIe bandwidth per lane in GB/s for a link generation (after encoding overhead).
 pub fn pcie_lane_gbps(generation: u32) -> f64 {
     match generation {
@@ -239,6 +244,7 @@ pub fn pcie_lane_gbps(generation: u32) -> f64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -197,7 +197,7 @@ fn probe_gpu() -> Result<GpuProfile, String> {
     let mem_clock = device.max_clock_info(Clock::Memory).unwrap_or(0);
     // NVML's memory clock is half the data rate (DDR): bytes/s = bus/8 × clock × 2.
     let mut bandwidth = bus as f64 / 8.0 * mem_clock as f64 * 2.0 / 1000.0;
-    if !(bandwidth > 0.0) {
+    if bandwidth <= 0.0 || !bandwidth.is_finite() {
         bandwidth = 200.0;
     }
     let generation = device.max_pcie_link_gen().unwrap_or(3);
@@ -230,6 +230,7 @@ fn probe_gpu() -> Result<GpuProfile, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -155,6 +155,7 @@ pub fn simulate(nodes: &[Node], cpu_align: u64, gpu_align: u64) -> [u64; 2] {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

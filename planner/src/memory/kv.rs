@@ -96,6 +96,7 @@ fn pad256(n: u64) -> u64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::model::synthetic::SyntheticSpec;

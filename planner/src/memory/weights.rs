@@ -242,6 +242,7 @@ fn repack_eligible(tensor: &TensorProfile, f: &CpuFeatures) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::model::synthetic::SyntheticSpec;

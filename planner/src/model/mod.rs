@@ -376,6 +376,7 @@ pub fn swa_layers(arch: &str, n_layer: u32, n_swa: u64, pattern: Option<u32>) ->
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -33,7 +33,7 @@ pub struct SyntheticSpec {
     pub n_ctx_train: u64,
     /// Type of most matrices.
     pub matrix_type: u32,
-    /// Type of `attn_v` and `ffn_down` (Q4_K_M uses a larger type there).
+    /// Type of `attn_v` and `ffn_down` on the layers where Q4_K_M spends more bits.
     pub sensitive_type: u32,
     /// Type of the token embedding.
     pub embd_type: u32,
@@ -124,14 +124,23 @@ impl SyntheticSpec {
             vec![e, self.n_vocab],
             self.embd_type,
         );
-        for il in 0..self.n_layer {
+        let n = self.n_layer;
+        for il in 0..n {
             let b = |s: &str| format!("blk.{il}.{s}");
+            // llama.cpp's Q4_K_M gives attn_v/ffn_down more bits on the first and last eighth of the layers and
+            // on every third layer between (`use_more_bits`).
+            let more_bits = il < n / 8 || il >= 7 * n / 8 || (il - n / 8) % 3 == 2;
+            let sensitive = if more_bits {
+                self.sensitive_type
+            } else {
+                self.matrix_type
+            };
             push(b("attn_k.weight"), vec![e, kv], self.matrix_type);
             push(b("attn_norm.weight"), vec![e], type_id::F32);
             push(b("attn_output.weight"), vec![q, e], self.matrix_type);
             push(b("attn_q.weight"), vec![e, q], self.matrix_type);
-            push(b("attn_v.weight"), vec![e, kv], self.sensitive_type);
-            push(b("ffn_down.weight"), vec![f, e], self.sensitive_type);
+            push(b("attn_v.weight"), vec![e, kv], sensitive);
+            push(b("ffn_down.weight"), vec![f, e], sensitive);
             push(b("ffn_gate.weight"), vec![e, f], self.matrix_type);
             push(b("ffn_norm.weight"), vec![e], type_id::F32);
             push(b("ffn_up.weight"), vec![e, f], self.matrix_type);
@@ -199,6 +208,7 @@ fn type_name(id: u32) -> &'static str {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
