@@ -6,8 +6,10 @@
 //! through llama-cpp-2's tracing bridge and is parsed here. Required: weight buffers equal to the logged
 //! precision (0.01 MiB), KV within 1 %, compute within 10 % or 64 MiB, output buffer equal.
 //!
-//! Links llama.cpp: run in the shared release build,
-//! `CARGO_TARGET_DIR=$HOME/.cache/medllm-target cargo test --release -p medllm-planner --test llama_accounting -- --nocapture`
+//! Links llama.cpp: run in the shared release build, *together with the daemon* —
+//! `CARGO_TARGET_DIR=$HOME/.cache/medllm-target cargo test --release -p medllmd -p medllm-planner --test llama_accounting -- --nocapture`.
+//! Selecting the planner alone unifies host-side (proc-macro/build-script) features differently (no `syn/fold`
+//! from the daemon's proc macros), which changes llama-cpp-sys-2's build hash and rebuilds llama.cpp.
 //! (`--nocapture` prints the measured-vs-predicted table).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
