@@ -25,13 +25,14 @@
 //!   graph (`memory::graph`, `memory::alloc`).
 //! - `cost`: the speed model (bytes per device / bandwidth, transitions, prefill FLOPs, PCIe streaming).
 //! - `ilp`: the placement ILP (good_lp + microlp).
-//! - `search`: [`plan`] — engine settings by candidate scoring, infeasibility advice.
-//! - `plan`: [`PlanRequest`], [`Plan`], [`Placement`], fingerprints, JSON save/load.
+//! - `search`: [`plan`] — engine settings by candidate scoring; `advice`: what would fit when nothing does.
+//! - `plan`: [`PlanRequest`], [`Plan`], fingerprints, JSON save/load; `placement`: [`Placement`].
 //! - `patterns`: override regexes for llama.cpp's tensor buffer-type overrides.
 //! - `explain`, `render`: the "why" lines and [`render_table`].
 //! - `mode`: [`decide_mode`] — adapter vs merged deployment, `D(m) = α·Perf + β·Fit − γ·Cost`.
 #![deny(missing_docs)]
 
+mod advice;
 pub mod cost;
 mod error;
 mod explain;
@@ -42,6 +43,7 @@ pub mod memory;
 pub mod mode;
 pub mod model;
 pub mod patterns;
+pub mod placement;
 pub mod plan;
 mod render;
 mod search;
