@@ -25,7 +25,7 @@
 //!   graph (`memory::graph`, `memory::alloc`).
 //! - `cost`: the speed model (bytes per device / bandwidth, transitions, prefill FLOPs, PCIe streaming).
 //! - `ilp`: the placement ILP (good_lp + microlp).
-//! - `search`: [`plan`] — engine settings by candidate scoring; `advice`: what would fit when nothing does.
+//! - `search`: [`plan()`] — engine settings by candidate scoring; `advice`: what would fit when nothing does.
 //! - `plan`: [`PlanRequest`], [`Plan`], fingerprints, JSON save/load; `placement`: [`Placement`].
 //! - `patterns`: override regexes for llama.cpp's tensor buffer-type overrides.
 //! - `explain`, `render`: the "why" lines and [`render_table`].
