@@ -3,10 +3,16 @@
 //! # Layout
 //! - [`engine`] — the llama.cpp thread, continuous batching, template KV reuse, streaming.
 //! - [`service`] — the transport-independent request path (validate, classify, cache, engine).
+//! - [`dbus`] — `org.medllm.Daemon1` and per-request objects; translate and delegate to `service`.
+//! - [`config`] — `medllmd.toml` raw → validated, command-line overrides.
+//! - [`app`] — start-up wiring and the daemon's life (signals, bus loss, shutdown).
 //!
 //! Request path (see `docs/architecture.md`): D-Bus → validate → classify → cache → scheduler →
 //! engine thread → stream back → cache store.
 #![deny(missing_docs)]
 
+pub mod app;
+pub mod config;
+pub mod dbus;
 pub mod engine;
 pub mod service;

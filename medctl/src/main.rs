@@ -4,16 +4,25 @@
 //! `main` only parses and dispatches, and turns any error into one line on stderr and exit code 1.
 //! medctl never links llama.cpp: model files are read with `medllm-gguf`, the daemon is reached over D-Bus.
 
+mod ask;
+mod bus;
+mod completions;
 mod inspect;
+mod json;
+mod status;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// medllm administration tool.
 #[derive(Debug, Parser)]
 #[command(name = "medctl", version, about, propagate_version = true)]
 struct Cli {
+    /// Which bus the daemon is on (for the subcommands that talk to it).
+    #[command(flatten)]
+    bus: bus::BusArgs,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -23,12 +32,24 @@ struct Cli {
 enum Command {
     /// Show what a GGUF model file contains (no daemon needed).
     Inspect(inspect::Args),
+    /// Show the daemon's state, model, queue and counters (like `systemctl status`).
+    Status(status::Args),
+    /// Ask the daemon a question; the answer streams to stdout as it is generated.
+    Ask(ask::Args),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions(completions::Args),
+    /// Print the man page (roff) to stdout.
+    Man(completions::ManArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(&args),
+        Command::Status(args) => status::run(&args, &cli.bus),
+        Command::Ask(args) => ask::run(&args, &cli.bus),
+        Command::Completions(args) => completions::run(&args, Cli::command()),
+        Command::Man(args) => completions::man(&args, Cli::command()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

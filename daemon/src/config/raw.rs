@@ -1,0 +1,111 @@
+//! `medllmd.toml` as written: every key optional, unknown keys rejected by serde (its message
+//! names the key, [`super::parse_raw`] adds the file). Validation lives in [`super::Config`].
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{FlashAttention, KvType};
+
+/// `[daemon]` as written.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDaemon {
+    /// `system` or `session`.
+    pub bus: Option<String>,
+    /// A tracing filter: `info`, `debug`, `medllmd=debug,zbus=warn`, ….
+    pub log_level: Option<String>,
+    /// On SIGTERM, how long in-flight answers may finish before they are cancelled.
+    pub shutdown_grace_seconds: Option<u64>,
+}
+
+/// `[model]` as written.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    /// The GGUF file to serve.
+    pub path: Option<PathBuf>,
+    /// A `categories.toml`; empty means the built-in categories and templates.
+    pub categories: Option<PathBuf>,
+    /// Where ggml backend modules live; empty means the build's default.
+    pub backends_dir: Option<PathBuf>,
+}
+
+/// `[engine]` as written.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEngine {
+    /// KV cells shared by templates and requests.
+    pub n_ctx: Option<u32>,
+    /// Largest batch per decode call.
+    pub n_batch: Option<u32>,
+    /// Micro-batch size.
+    pub n_ubatch: Option<u32>,
+    /// Threads for generation (0: all cores).
+    pub threads: Option<u32>,
+    /// Threads for prompt processing (0: all cores).
+    pub threads_batch: Option<u32>,
+    /// Layers offloaded to the GPU.
+    pub n_gpu_layers: Option<u32>,
+    /// `auto`, `on` or `off`.
+    pub flash_attention: Option<FlashAttention>,
+    /// `f16`, `q8_0` or `q4_0`.
+    pub kv_type: Option<KvType>,
+    /// Tensor-name regexes kept in host memory.
+    pub cpu_overrides: Option<Vec<String>>,
+    /// Full-size caches for sliding-window layers.
+    pub swa_full: Option<bool>,
+    /// Memory-map the model file.
+    pub use_mmap: Option<bool>,
+    /// Lock the weights in RAM.
+    pub use_mlock: Option<bool>,
+    /// Most prompt tokens computed per step.
+    pub prefill_chunk: Option<usize>,
+    /// Reuse the category templates' KV for every request.
+    pub template_reuse: Option<bool>,
+}
+
+/// `[limits]` as written.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// Requests generated at the same time.
+    pub max_parallel: Option<usize>,
+    /// Requests that may wait beyond `max_parallel`; more get `Busy`.
+    pub max_queue: Option<usize>,
+    /// Longest accepted question in bytes.
+    pub max_question_bytes: Option<usize>,
+    /// Requests one client connection may have in flight.
+    pub max_inflight_per_caller: Option<usize>,
+}
+
+/// `[dbus]` as written.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDbus {
+    /// Least time between two `ActiveRequests`/`QueueLength` change signals.
+    pub property_interval_ms: Option<u64>,
+    /// How long answer chunks are gathered into one `Tokens` signal (0: one signal per chunk).
+    pub tokens_coalesce_ms: Option<u64>,
+}
+
+/// The file as written: every key optional, unknown keys rejected.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// `[daemon]`.
+    #[serde(default)]
+    pub daemon: RawDaemon,
+    /// `[model]`.
+    #[serde(default)]
+    pub model: RawModel,
+    /// `[engine]`.
+    #[serde(default)]
+    pub engine: RawEngine,
+    /// `[limits]`.
+    #[serde(default)]
+    pub limits: RawLimits,
+    /// `[dbus]`.
+    #[serde(default)]
+    pub dbus: RawDbus,
+}
