@@ -26,6 +26,10 @@ pub const TOKENS_PER_SECOND: &str = "tokens_per_second";
 pub const CACHE: &str = "cache";
 /// `d`: embedding cosine of a semantic cache hit (only with `cache` = `semantic`).
 pub const CACHE_SIMILARITY: &str = "cache_similarity";
+/// `s`: the earlier question whose answer a semantic cache hit served (only with `cache` =
+/// `semantic`), so the user can judge the match. Questions that look like they carry patient
+/// identifiers are never cached, so this text never holds any.
+pub const CACHED_QUESTION: &str = "cached_question";
 /// `s`: the model that answered: `<name>@<12 hex digits of the file's sha256>`.
 pub const MODEL_ID: &str = "model_id";
 /// `s`: `eos`, `length`, `stop`, `cached`, `cancelled` or `error`.
@@ -62,6 +66,8 @@ pub struct AnswerDetails {
     pub cache: Option<String>,
     /// See [`CACHE_SIMILARITY`].
     pub cache_similarity: Option<f64>,
+    /// See [`CACHED_QUESTION`].
+    pub cached_question: Option<String>,
     /// See [`MODEL_ID`].
     pub model_id: Option<String>,
     /// See [`FINISH_REASON`].
@@ -79,6 +85,7 @@ impl AnswerDetails {
         let strs = [
             (CATEGORY, &self.category),
             (CACHE, &self.cache),
+            (CACHED_QUESTION, &self.cached_question),
             (MODEL_ID, &self.model_id),
             (FINISH_REASON, &self.finish_reason),
             (REASONING, &self.reasoning),
@@ -129,6 +136,7 @@ impl AnswerDetails {
             tokens_per_second: get(d, TOKENS_PER_SECOND),
             cache: get_str(d, CACHE),
             cache_similarity: get(d, CACHE_SIMILARITY),
+            cached_question: get_str(d, CACHED_QUESTION),
             model_id: get_str(d, MODEL_ID),
             finish_reason: get_str(d, FINISH_REASON),
             reasoning: get_str(d, REASONING),
@@ -159,6 +167,7 @@ mod tests {
             finish_reason: Some("eos".into()),
             reasoning: None,
             error: None,
+            cached_question: None,
         };
         let mut d = a.to_dict();
         assert_eq!(d.len(), 11);

@@ -67,6 +67,19 @@ pub const KV_CELLS_USED: &str = "kv_cells_used";
 /// `u`: KV cells in the context.
 pub const KV_CELLS_TOTAL: &str = "kv_cells_total";
 
+/// `s`: one line describing the placement plan in use (absent when the planner is off).
+pub const PLAN: &str = "plan";
+/// `s`: one line of answer-cache figures (absent when the cache is off).
+pub const CACHE: &str = "cache";
+/// `t`: answers stored in the cache (on disk).
+pub const CACHE_ENTRIES: &str = "cache_entries";
+/// `t`: exact-tier hits since start.
+pub const CACHE_EXACT_HITS: &str = "cache_exact_hits";
+/// `t`: semantic-tier hits since start.
+pub const CACHE_SEMANTIC_HITS: &str = "cache_semantic_hits";
+/// `t`: lookups that found nothing servable since start.
+pub const CACHE_MISSES: &str = "cache_misses";
+
 /// Typed view of `Status()`; fields are `None` when the daemon did not send them (e.g. no model
 /// yet, or the engine did not answer in time).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -101,10 +114,16 @@ pub struct DaemonStatus {
     pub preemptions: Option<u64>,
     pub kv_cells_used: Option<u32>,
     pub kv_cells_total: Option<u32>,
+    pub plan: Option<String>,
+    pub cache: Option<String>,
+    pub cache_entries: Option<u64>,
+    pub cache_exact_hits: Option<u64>,
+    pub cache_semantic_hits: Option<u64>,
+    pub cache_misses: Option<u64>,
 }
 
 /// All keys [`DaemonStatus`] knows, in display order.
-pub const KNOWN_KEYS: [&str; 29] = [
+pub const KNOWN_KEYS: [&str; 35] = [
     VERSION,
     STATE,
     STATE_REASON,
@@ -134,6 +153,12 @@ pub const KNOWN_KEYS: [&str; 29] = [
     PREEMPTIONS,
     KV_CELLS_USED,
     KV_CELLS_TOTAL,
+    PLAN,
+    CACHE,
+    CACHE_ENTRIES,
+    CACHE_EXACT_HITS,
+    CACHE_SEMANTIC_HITS,
+    CACHE_MISSES,
 ];
 
 impl DaemonStatus {
@@ -150,6 +175,8 @@ impl DaemonStatus {
             (BACKEND, &self.backend),
             (MODE, &self.mode),
             (TEMPLATE_VERSION, &self.template_version),
+            (PLAN, &self.plan),
+            (CACHE, &self.cache),
         ] {
             if let Some(v) = v {
                 put_str(&mut d, k, v.clone());
@@ -165,6 +192,10 @@ impl DaemonStatus {
             (PROMPT_TOKENS_COMPUTED, self.prompt_tokens_computed),
             (PROMPT_TOKENS_REUSED, self.prompt_tokens_reused),
             (PREEMPTIONS, self.preemptions),
+            (CACHE_ENTRIES, self.cache_entries),
+            (CACHE_EXACT_HITS, self.cache_exact_hits),
+            (CACHE_SEMANTIC_HITS, self.cache_semantic_hits),
+            (CACHE_MISSES, self.cache_misses),
         ] {
             if let Some(v) = v {
                 put(&mut d, k, v);
@@ -232,6 +263,12 @@ impl DaemonStatus {
             preemptions: get(d, PREEMPTIONS),
             kv_cells_used: get(d, KV_CELLS_USED),
             kv_cells_total: get(d, KV_CELLS_TOTAL),
+            plan: get_str(d, PLAN),
+            cache: get_str(d, CACHE),
+            cache_entries: get(d, CACHE_ENTRIES),
+            cache_exact_hits: get(d, CACHE_EXACT_HITS),
+            cache_semantic_hits: get(d, CACHE_SEMANTIC_HITS),
+            cache_misses: get(d, CACHE_MISSES),
         }
     }
 }

@@ -1,27 +1,26 @@
 //! Start-up wiring and the daemon's life: the one place that knows the order of things.
 //!
 //! ```text
-//! load config (main) → [probe host, plan: later] → build Service → connect to the bus and make
+//! load config (main) → probe host, plan (or reuse the saved plan) → build Service → connect to the bus and make
 //! sure the name is free → start the engine (STATUS= progress) → attach it → export the objects
-//! → take the name (no queue, no replacement) → READY=1 → run until SIGTERM/SIGINT (exit 0) or
+//! → open the answer cache → take the name (no queue, no replacement) → READY=1 → run until SIGTERM/SIGINT (exit 0) or
 //! bus loss (exit non-zero) → release the name, drain, stop the engine
 //! ```
 //!
 //! Owns no request logic; each step is a small function so later steps (host plan, answer
 //! cache) slot in between without reshuffling.
 
-use std::io::Read;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::{Context, Result, anyhow, bail};
 use medllm_classify::{CategoryConfig, Templates};
-use sha2::{Digest, Sha256};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::Config;
 use crate::dbus;
+use crate::model_hash;
+use crate::planning;
 use crate::engine::{self, EngineConfig, EngineHandle, EngineInfo};
 use crate::service::{ModelIdentity, Service, ServiceState};
 
@@ -43,9 +42,9 @@ pub async fn run(config: Config) -> Result<Exit> {
     let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
 
-    // (Later: probe the host and plan the placement here; the plan fills `engine_config`.)
     let templates = load_templates(&config)?;
     let service = Service::new(config.service_config(), templates);
+    let planned = plan_placement(&config).await?;
 
     let conn = dbus::connect(&config.bus).await?;
     dbus::ensure_name_free(&conn, &config.bus).await?;
@@ -53,17 +52,28 @@ pub async fn run(config: Config) -> Result<Exit> {
     service.set_state(ServiceState::Loading);
     // Hash the model file while the engine loads it (the id and cache keys need the hash).
     let hash_path = config.model_path.clone();
-    let hashing = tokio::task::spawn_blocking(move || sha256_prefix(&hash_path));
-    let engine_cfg = engine_config(&config, service.system_prompts());
+    let hash_dir = config.state_dir.clone();
+    let hashing = tokio::task::spawn_blocking(move || model_hash::cached_sha256(&hash_path, &hash_dir));
+    let mut engine_cfg = engine_config(&config, service.system_prompts());
+    if let Some(p) = &planned {
+        planning::apply(&p.plan, &config, &mut engine_cfg);
+    }
     let (engine, info) = tokio::select! {
-        loaded = start_engine(engine_cfg) => loaded?,
+        loaded = start_engine(engine_cfg.clone()) => loaded?,
         _ = terminate.recv() => bail!("stopped by SIGTERM while loading the model"),
         _ = interrupt.recv() => bail!("stopped by SIGINT while loading the model"),
     };
     let hash = hashing.await.context("the hashing task failed")??;
-    let identity = model_identity(&config, info, hash);
+    let identity = model_identity(&engine_cfg, info, &hash);
     tracing::info!(model = %identity.id, backend = %identity.backend, mode = %identity.mode, "model ready");
     service.attach_engine(engine, identity);
+    if let Some(p) = planned {
+        service.set_plan_summary(planning::summary(&p));
+        if let Some(period) = config.planner.recheck {
+            tokio::spawn(recheck_memory(service.clone(), p, period));
+        }
+    }
+    open_cache(&config, &service).await;
 
     let mut server = dbus::serve(&conn, &config.bus, service.clone(), &config.dbus).await?;
     server.request_name().await?;
@@ -90,6 +100,11 @@ pub async fn run(config: Config) -> Result<Exit> {
     server.shutdown(config.shutdown_grace).await;
     if let Some(engine) = service.detach_engine() {
         engine.shutdown();
+    }
+    if let Some(cache) = service.cache() {
+        if let Err(e) = tokio::task::spawn_blocking(move || cache.flush()).await {
+            tracing::warn!(error = %e, "flushing the answer cache failed");
+        }
     }
     Ok(exit)
 }
@@ -182,38 +197,110 @@ async fn start_engine(cfg: EngineConfig) -> Result<(EngineHandle, EngineInfo)> {
 }
 
 /// Name, hash, backend and mode of what the engine runs.
-fn model_identity(config: &Config, info: EngineInfo, hash: String) -> ModelIdentity {
-    let layers = config.engine.n_gpu_layers.unwrap_or(0);
-    let backend = if layers == 0 {
-        "cpu".to_string()
+fn model_identity(engine: &EngineConfig, info: EngineInfo, sha256: &str) -> ModelIdentity {
+    let layers = engine.n_gpu_layers;
+    let cpu = format!("cpu ({})", info.backends.cpu_variant);
+    let backend = if layers == 0 || info.backends.others.is_empty() {
+        cpu
     } else {
-        format!("gpu ({layers} layers)")
+        format!("{} ({layers} layers) + {cpu}", info.backends.others.join("+"))
     };
     ModelIdentity {
-        id: format!("{}@{hash}", info.model.name),
+        id: format!("{}@{}", info.model.name.replace(' ', "-"), &sha256[..12.min(sha256.len())]),
+        sha256: sha256.to_string(),
         info,
         backend,
         mode: "base".into(),
     }
 }
 
-/// The first 12 hex digits of the file's sha256 (identifies the model in ids and cache keys).
-fn sha256_prefix(path: &Path) -> Result<String> {
-    let mut f =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f
-            .read(&mut buf)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
+/// Plan the placement (blocking work: NVML, sysinfo, the model header, the ILP).
+async fn plan_placement(config: &Config) -> Result<Option<planning::Planned>> {
+    if !config.planner.enabled {
+        tracing::info!("planner disabled: engine defaults and [engine] settings apply");
+        return Ok(None);
     }
-    let digest = hasher.finalize();
-    Ok(digest.iter().take(6).map(|b| format!("{b:02x}")).collect())
+    let cfg = config.clone();
+    let planned = tokio::task::spawn_blocking(move || {
+        let req = planning::request(&cfg)?;
+        planning::plan_or_reuse(&cfg, req)
+    })
+    .await
+    .context("the planning task failed")??;
+    for line in planned.plan.explanation.iter() {
+        tracing::info!("plan: {line}");
+    }
+    tracing::info!("{}", planning::summary(&planned));
+    Ok(Some(planned))
+}
+
+/// Open the answer cache (embedder load and index scan are blocking work). A cache that cannot
+/// be opened is logged and skipped: the service answers without it.
+async fn open_cache(config: &Config, service: &Service) {
+    if !config.cache.enabled {
+        tracing::info!("answer cache disabled");
+        return;
+    }
+    let cfg = config.cache.clone();
+    let sweep = cfg.sweep_interval;
+    match tokio::task::spawn_blocking(move || medllm_cache::AnswerCache::open(cfg)).await {
+        Ok(Ok(cache)) => {
+            let cache = Arc::new(cache);
+            tracing::info!(stats = %cache.stats(), "answer cache open");
+            service.attach_cache(Arc::clone(&cache));
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(sweep);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    let c = Arc::clone(&cache);
+                    match tokio::task::spawn_blocking(move || c.sweep()).await {
+                        Ok(Ok(report)) => tracing::debug!(?report, "cache sweep"),
+                        Ok(Err(e)) => tracing::warn!(error = %e, "cache sweep failed"),
+                        Err(e) => tracing::warn!(error = %e, "cache sweep task failed"),
+                    }
+                }
+            });
+        }
+        Ok(Err(e)) => tracing::error!(error = %e, "cannot open the answer cache; serving without it"),
+        Err(e) => tracing::error!(error = %e, "the cache task failed; serving without it"),
+    }
+}
+
+/// Every `period`, check that the memory the plan relied on is still free (what we hold ourselves
+/// counts as free); report `degraded` with the reason while it is not.
+async fn recheck_memory(service: Service, planned: planning::Planned, period: std::time::Duration) {
+    let mut tick = tokio::time::interval(period);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let p = planned.clone();
+        let verdict = tokio::task::spawn_blocking(move || {
+            let (gpu_free, ram_available) = medllm_planner::probe_free_memory();
+            let mut host = p.request.host.clone();
+            let mib = |b: u64| b / (1024 * 1024);
+            host.memory.available_mib = ram_available + mib(p.plan.memory.cpu.total());
+            if let (Some(g), Some(free)) = (host.gpu.as_mut(), gpu_free) {
+                g.free_mib = free + mib(p.plan.memory.gpu.total());
+            }
+            p.plan.fits(&host, &p.request.options)
+        })
+        .await;
+        let Ok(verdict) = verdict else { continue };
+        match (verdict, service.state()) {
+            (Err(reason), ServiceState::Ready) => {
+                tracing::warn!(%reason, "memory the plan relies on is gone");
+                service.set_state(ServiceState::Degraded(format!(
+                    "memory the plan relies on is in use by another program: {reason}"
+                )));
+            }
+            (Ok(()), ServiceState::Degraded(_)) => {
+                tracing::info!("memory available again");
+                service.set_state(ServiceState::Ready);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Tell systemd, when we run under it (`NOTIFY_SOCKET` set); otherwise do nothing.

@@ -5,6 +5,8 @@
 //! - [`service`] — the transport-independent request path (validate, classify, cache, engine).
 //! - [`dbus`] — `org.medllm.Daemon1` and per-request objects; translate and delegate to `service`.
 //! - [`config`] — `medllmd.toml` raw → validated, command-line overrides.
+//! - [`planning`] — start-up planning: host probe, saved plan reuse, memory re-checks.
+//! - [`model_hash`] — the model file's sha256, cached by path, size and mtime.
 //! - [`app`] — start-up wiring and the daemon's life (signals, bus loss, shutdown).
 //!
 //! Request path (see `docs/architecture.md`): D-Bus → validate → classify → cache → scheduler →
@@ -15,4 +17,6 @@ pub mod app;
 pub mod config;
 pub mod dbus;
 pub mod engine;
+pub mod model_hash;
+pub mod planning;
 pub mod service;

@@ -81,6 +81,12 @@ fn render(dict: &Dict, bus: &str) -> String {
     if let Some(m) = &s.mode {
         line(&mut out, "Mode", m.clone());
     }
+    if let Some(p) = &s.plan {
+        line(&mut out, "Plan", p.clone());
+    }
+    if let Some(c) = &s.cache {
+        line(&mut out, "Cache", c.clone());
+    }
     if let Some(n) = s.n_ctx {
         let mut ctx = format!("{n} KV cells");
         if let Some(u) = s.kv_cells_used {

@@ -236,6 +236,9 @@ pub struct DaemonConfig {
     pub max_question_bytes: usize,
     /// `[engine] n_ctx`.
     pub n_ctx: u32,
+    /// `[cache] enabled` (store in the bus directory, embedder from `models/`). Off by default so
+    /// that repeated questions in the other tests reach the engine.
+    pub cache: bool,
 }
 
 impl Default for DaemonConfig {
@@ -246,6 +249,7 @@ impl Default for DaemonConfig {
             max_inflight_per_caller: 3,
             max_question_bytes: 2048,
             n_ctx: 4096,
+            cache: false,
         }
     }
 }
@@ -253,11 +257,17 @@ impl Default for DaemonConfig {
 impl DaemonConfig {
     /// The TOML text. `MEDLLM_TEST_BACKENDS_DIR`, when set, becomes `[model] backends_dir` (to
     /// pin a ggml CPU variant on a machine where the automatic choice does not run).
+    /// Relative paths (state, cache) resolve against the config file's directory, the bus's.
     pub fn to_toml(&self) -> String {
         let backends = std::env::var("MEDLLM_TEST_BACKENDS_DIR")
             .map(|d| format!("[model]\nbackends_dir = {d:?}\n\n"))
             .unwrap_or_default();
+        let embedder = paths::repo_root().join("models/all-MiniLM-L6-v2");
         format!(
+            "[daemon]\nstate_dir = \"state\"\n\n[cache]\nenabled = {}\ndir = \"cache\"\nkey_file = \"keys/cache.key\"\nembedder_dir = {:?}\n\n",
+            self.cache,
+            embedder.display().to_string()
+        ) + &format!(
             "{backends}[engine]\nn_ctx = {}\n\n[limits]\nmax_parallel = {}\nmax_queue = {}\nmax_inflight_per_caller = {}\nmax_question_bytes = {}\n\n[dbus]\nproperty_interval_ms = 100\n",
             self.n_ctx,
             self.max_parallel,

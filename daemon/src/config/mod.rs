@@ -16,10 +16,13 @@ use crate::service::ServiceConfig;
 
 mod raw;
 
-pub use self::raw::{RawConfig, RawDaemon, RawDbus, RawEngine, RawLimits, RawModel};
+pub use self::raw::{RawConfig, RawDaemon, RawDbus, RawEngine, RawLimits, RawModel, RawPlanner};
 
 /// Where the config is read from when neither `--config` nor `MEDLLM_CONFIG` says otherwise.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/medllm/medllmd.toml";
+
+/// Where state lives when the config names no directory.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/medllm";
 
 /// The model served when the config names none.
 pub const DEFAULT_MODEL_PATH: &str = "/var/lib/medllm/models/gemma-3-270m-q4_k_m.gguf";
@@ -119,6 +122,29 @@ pub struct Limits {
     pub max_inflight_per_caller: usize,
 }
 
+/// Start-up planning.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannerSettings {
+    /// Plan at start.
+    pub enabled: bool,
+    /// Plan for a recorded host instead of this machine.
+    pub host_profile: Option<PathBuf>,
+    /// VRAM margin, MiB.
+    pub vram_margin_mib: Option<u64>,
+    /// RAM margin, MiB.
+    pub ram_margin_mib: Option<u64>,
+    /// Calibrate CPU bandwidth (cached).
+    pub calibrate: bool,
+    /// Tokens per request.
+    pub ctx_per_request: u32,
+    /// Expected prompt tokens per request.
+    pub expected_prompt_tokens: u32,
+    /// Expected answer tokens per request.
+    pub expected_answer_tokens: u32,
+    /// Period of the free-memory re-check (`None`: never).
+    pub recheck: Option<Duration>,
+}
+
 /// The validated configuration the daemon runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -142,6 +168,12 @@ pub struct Config {
     pub limits: Limits,
     /// D-Bus behaviour.
     pub dbus: DbusSettings,
+    /// Saved plan, model hash cache, calibration.
+    pub state_dir: PathBuf,
+    /// The answer cache (validated; `enabled = false` switches it off).
+    pub cache: medllm_cache::CacheConfig,
+    /// Start-up planning.
+    pub planner: PlannerSettings,
 }
 
 /// Command-line values that override the file.
@@ -340,7 +372,44 @@ impl Config {
             ));
         }
 
+        let state_dir = non_empty(raw.daemon.state_dir)
+            .map(resolve)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR));
+        let mut raw_cache = raw.cache;
+        for p in [&mut raw_cache.dir, &mut raw_cache.key_file, &mut raw_cache.embedder_dir] {
+            if p.is_relative() && !p.as_os_str().is_empty() {
+                *p = base_dir.join(&*p);
+            }
+        }
+        let cache = raw_cache
+            .validate()
+            .map_err(|e| invalid("cache", e.to_string()))?;
+        let p = raw.planner;
+        let planner = PlannerSettings {
+            enabled: p.enabled.unwrap_or(true),
+            host_profile: non_empty(p.host_profile).map(resolve),
+            vram_margin_mib: p.vram_margin_mib,
+            ram_margin_mib: p.ram_margin_mib,
+            calibrate: p.calibrate.unwrap_or(false),
+            ctx_per_request: p.ctx_per_request.unwrap_or(2048),
+            expected_prompt_tokens: p.expected_prompt_tokens.unwrap_or(300),
+            expected_answer_tokens: p.expected_answer_tokens.unwrap_or(300),
+            recheck: match p.recheck_seconds.unwrap_or(30) {
+                0 => None,
+                s => Some(Duration::from_secs(s)),
+            },
+        };
+        if !(256..=1 << 20).contains(&planner.ctx_per_request) {
+            return Err(invalid(
+                "planner.ctx_per_request",
+                format!("must be in 256..=1048576, got {}", planner.ctx_per_request),
+            ));
+        }
+
         Ok(Config {
+            state_dir,
+            cache,
+            planner,
             source,
             bus,
             log_level,

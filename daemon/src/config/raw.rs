@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::engine::{FlashAttention, KvType};
 
 /// `[daemon]` as written.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDaemon {
     /// `system` or `session`.
@@ -17,10 +17,12 @@ pub struct RawDaemon {
     pub log_level: Option<String>,
     /// On SIGTERM, how long in-flight answers may finish before they are cancelled.
     pub shutdown_grace_seconds: Option<u64>,
+    /// Where the daemon keeps its state (saved plan, model hash cache).
+    pub state_dir: Option<PathBuf>,
 }
 
 /// `[model]` as written.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawModel {
     /// The GGUF file to serve.
@@ -32,7 +34,7 @@ pub struct RawModel {
 }
 
 /// `[engine]` as written.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEngine {
     /// KV cells shared by templates and requests.
@@ -66,7 +68,7 @@ pub struct RawEngine {
 }
 
 /// `[limits]` as written.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLimits {
     /// Requests generated at the same time.
@@ -80,7 +82,7 @@ pub struct RawLimits {
 }
 
 /// `[dbus]` as written.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDbus {
     /// Least time between two `ActiveRequests`/`QueueLength` change signals.
@@ -89,8 +91,32 @@ pub struct RawDbus {
     pub tokens_coalesce_ms: Option<u64>,
 }
 
+/// `[planner]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlanner {
+    /// Plan placement and engine settings at start (false: engine defaults + `[engine]`).
+    pub enabled: Option<bool>,
+    /// Plan for this recorded host profile instead of probing the machine (what-ifs, tests).
+    pub host_profile: Option<PathBuf>,
+    /// VRAM kept free beyond the prediction, MiB.
+    pub vram_margin_mib: Option<u64>,
+    /// RAM kept free beyond the prediction, MiB.
+    pub ram_margin_mib: Option<u64>,
+    /// Measure this CPU's memory bandwidth once (cached in the state directory).
+    pub calibrate: Option<bool>,
+    /// Tokens one request may hold (prompt + answer).
+    pub ctx_per_request: Option<u32>,
+    /// Expected prompt tokens per request (weights the speed objective).
+    pub expected_prompt_tokens: Option<u32>,
+    /// Expected answer tokens per request (weights the speed objective).
+    pub expected_answer_tokens: Option<u32>,
+    /// How often free GPU memory and RAM are re-checked against the plan, seconds (0: never).
+    pub recheck_seconds: Option<u64>,
+}
+
 /// The file as written: every key optional, unknown keys rejected.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
     /// `[daemon]`.
@@ -108,4 +134,10 @@ pub struct RawConfig {
     /// `[dbus]`.
     #[serde(default)]
     pub dbus: RawDbus,
+    /// `[cache]` (see docs/cache.md).
+    #[serde(default)]
+    pub cache: medllm_cache::RawCacheConfig,
+    /// `[planner]`.
+    #[serde(default)]
+    pub planner: RawPlanner,
 }

@@ -32,9 +32,12 @@ pub(crate) fn options(o: &medllm_api::AskOptions) -> AskOptions {
 
 /// Answer details for `Ask`'s reply and `Finished`'s stats.
 pub(crate) fn details(d: &Details, error: Option<&ServiceError>) -> AnswerDetails {
-    let similarity = match &d.cache {
-        crate::service::CacheOutcome::Semantic { cosine, .. } => Some(f64::from(*cosine)),
-        _ => None,
+    let (similarity, cached_question) = match &d.cache {
+        crate::service::CacheOutcome::Semantic {
+            cosine,
+            matched_question,
+        } => (Some(f64::from(*cosine)), Some(matched_question.clone())),
+        _ => (None, None),
     };
     AnswerDetails {
         category: Some(d.category.clone()),
@@ -46,8 +49,10 @@ pub(crate) fn details(d: &Details, error: Option<&ServiceError>) -> AnswerDetail
         total_time_ms: Some(d.total_time.as_secs_f64() * 1000.0),
         tokens_per_second: Some(d.tokens_per_second),
         cache: Some(d.cache.as_str().to_string()),
-        // Never the matched question: it is another caller's text.
+        // The matched question is another caller's text, but questions that look like they
+        // carry patient identifiers are never cached, and the user needs it to judge the match.
         cache_similarity: similarity,
+        cached_question,
         model_id: Some(d.model_id.clone()),
         finish_reason: Some(d.finish_reason.clone()),
         reasoning: d.reasoning.clone(),
@@ -110,6 +115,7 @@ pub(crate) fn status(
         preemptions: stats.map(|x| x.preemptions),
         kv_cells_used: stats.map(|x| x.kv_cells_used),
         kv_cells_total: stats.map(|x| x.kv_cells_total),
+        ..DaemonStatus::default()
     }
 }
 

@@ -58,6 +58,7 @@ impl DaemonObject {
         let stream = self
             .service
             .ask(question, convert::options(&opts), &caller)
+            .await
             .map_err(|e| convert::error(&e))?;
         let outcome = tokio::select! {
             o = stream.collect() => o,
@@ -107,6 +108,7 @@ impl DaemonObject {
         let stream = self
             .service
             .ask(question, convert::options(&opts), &caller)
+            .await
             .map_err(|e| convert::error(&e))?;
         let object =
             RequestObject::new(&caller.unique_name, ticket.id(), Arc::clone(&self.registry));
@@ -150,12 +152,33 @@ impl DaemonObject {
             }
             None => None,
         };
-        let status = convert::status(
+        let mut status = convert::status(
             &snapshot,
             self.service.templates(),
             stats.as_ref(),
             self.service.max_question_bytes(),
         );
+        status.plan = self.service.plan_summary();
+        if let Some(cache) = self.service.cache() {
+            let c = cache.stats();
+            status.cache = Some(format!(
+                "{} entries on disk, {} in memory; hits {} exact + {} semantic, {} misses, {} vetoed{}",
+                c.l2_entries,
+                c.l1_entries,
+                c.hits_l1 + c.hits_l2,
+                c.hits_semantic,
+                c.misses,
+                c.semantic_vetoed,
+                c.semantic_disabled
+                    .as_ref()
+                    .map(|r| format!("; semantic tier off: {r}"))
+                    .unwrap_or_default(),
+            ));
+            status.cache_entries = Some(c.l2_entries);
+            status.cache_exact_hits = Some(c.hits_l1 + c.hits_l2);
+            status.cache_semantic_hits = Some(c.hits_semantic);
+            status.cache_misses = Some(c.misses);
+        }
         Ok(status.to_dict())
     }
 

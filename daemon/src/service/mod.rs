@@ -5,10 +5,13 @@
 //! - `types`   — [`AskOptions`], [`AskEvent`], [`Outcome`], [`ServiceError`], [`ServiceState`]
 //! - `stream`  — [`AskStream`] and the task that turns engine events into answer events
 //!   (reasoning split, safety line, cache store)
+//! - `cached`  — the answer cache on the request path: keys, lookup, store (blocking work off the
+//!   async threads)
 //!
 //! The D-Bus layer calls [`Service::ask`] and maps [`ServiceError`] to error names; it never
 //! talks to the engine directly. The service never imports zbus.
 
+mod cached;
 mod stream;
 pub mod types;
 
@@ -17,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use medllm_cache::AnswerCache;
 use medllm_classify::{Category, Classification, Classifier, ReasoningStyle, Templates};
 use tokio::sync::{mpsc, watch};
 
@@ -50,6 +54,8 @@ impl Default for ServiceConfig {
 pub struct ModelIdentity {
     /// Short id shown to clients: `<name>@<first 12 hex digits of the file's sha256>`.
     pub id: String,
+    /// The model file's full sha256 (hex).
+    pub sha256: String,
     /// Everything the engine reported at start.
     pub info: EngineInfo,
     /// `cpu` or the GPU backend in use.
@@ -85,6 +91,10 @@ pub(crate) struct Inner {
     /// In-flight requests per caller unique name.
     pub inflight: Mutex<HashMap<String, usize>>,
     pub per_category: [AtomicU64; 5],
+    /// The answer cache, when enabled and open.
+    pub cache: RwLock<Option<Arc<AnswerCache>>>,
+    /// One line describing the placement plan in use.
+    pub plan_summary: RwLock<Option<String>>,
 }
 
 /// Cloneable handle to the request path.
@@ -116,6 +126,8 @@ impl Service {
                 started: Instant::now(),
                 inflight: Mutex::new(HashMap::new()),
                 per_category: Default::default(),
+                cache: RwLock::new(None),
+                plan_summary: RwLock::new(None),
             }),
         }
     }
@@ -169,6 +181,30 @@ impl Service {
         self.set_state(ServiceState::Ready);
     }
 
+    /// Serve and store answers through `cache` from now on.
+    pub fn attach_cache(&self, cache: Arc<AnswerCache>) {
+        if let Ok(mut slot) = self.inner.cache.write() {
+            *slot = Some(cache);
+        }
+    }
+
+    /// Record the plan in use (for `medctl status`).
+    pub fn set_plan_summary(&self, summary: String) {
+        if let Ok(mut s) = self.inner.plan_summary.write() {
+            *s = Some(summary);
+        }
+    }
+
+    /// The plan in use, one line.
+    pub fn plan_summary(&self) -> Option<String> {
+        self.inner.plan_summary.read().ok().and_then(|s| s.clone())
+    }
+
+    /// The answer cache, if one is attached.
+    pub fn cache(&self) -> Option<Arc<AnswerCache>> {
+        self.inner.cache.read().ok().and_then(|c| c.clone())
+    }
+
     /// Stop the engine (shutdown or before a reload).
     pub fn detach_engine(&self) -> Option<EngineHandle> {
         let taken = self.inner.engine.write().ok().and_then(|mut s| s.take());
@@ -214,9 +250,15 @@ impl Service {
         }
     }
 
-    /// Ask a question. Returns at once with a stream of answer events; errors that can be known
-    /// before generation starts (not ready, too large, bad option, busy) come back here.
-    pub fn ask(&self, question: String, opts: AskOptions, caller: &Caller) -> Result<AskStream, ServiceError> {
+    /// Ask a question. Returns a stream of answer events once the request is queued (or answered
+    /// from the cache); errors that can be known before generation starts (not ready, too large,
+    /// bad option, busy) come back here.
+    pub async fn ask(
+        &self,
+        question: String,
+        opts: AskOptions,
+        caller: &Caller,
+    ) -> Result<AskStream, ServiceError> {
         let submitted = Instant::now();
         let (engine, model, style) = {
             let guard = self
@@ -248,6 +290,27 @@ impl Service {
         let sampling = self.sampling_for(category, style, &opts)?;
         let slot = InflightSlot::acquire(Arc::clone(&self.inner), &caller.unique_name)?;
 
+        let cache = match (self.cache(), opts.no_cache) {
+            (Some(c), false) => Some(cached::CacheContext::new(
+                c,
+                &model.sha256,
+                &self.inner.templates,
+                category,
+                &sampling,
+            )),
+            _ => None,
+        };
+        if let Some(ctx) = &cache {
+            if let Some(hit) = ctx.lookup(&question).await {
+                self.inner.per_category[category.index()].fetch_add(1, Ordering::Relaxed);
+                let overridden = classification.is_overridden();
+                return Ok(AskStream::ready(cached::outcome_of(
+                    hit, &model.id, category, overridden, submitted,
+                )));
+            }
+        }
+        let question_for_cache = cache.as_ref().map(|_| question.clone());
+
         let req = GenerateRequest {
             template: category.index(),
             question,
@@ -267,6 +330,7 @@ impl Service {
             include_reasoning: opts.include_reasoning,
             model_id: model.id.clone(),
             submitted,
+            store: cache.zip(question_for_cache),
             _slot: slot,
         };
         tokio::spawn(stream::forward(engine_stream, tx, ctx));

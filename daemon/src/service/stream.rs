@@ -75,6 +75,8 @@ pub(crate) struct ForwardContext {
     pub include_reasoning: bool,
     pub model_id: String,
     pub submitted: Instant,
+    /// Where to store a successful answer, with the question it answers.
+    pub store: Option<(super::cached::CacheContext, String)>,
     /// Held until the request ends (per-caller in-flight cap).
     pub _slot: InflightSlot,
 }
@@ -140,7 +142,12 @@ pub(crate) async fn forward(mut engine: RequestStream, tx: mpsc::Sender<AskEvent
                         return;
                     }
                 }
-                let details = details_of(&ctx, &completion, &acc);
+                let mut details = details_of(&ctx, &completion, &acc);
+                if let Some((cache, question)) = ctx.store.take() {
+                    cache.store(question, acc.answer.clone()).await;
+                } else {
+                    details.cache = CacheOutcome::Bypassed;
+                }
                 let outcome = Outcome {
                     result: Ok(()),
                     answer: acc.answer,

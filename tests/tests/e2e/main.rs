@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod api;
+mod cache;
 mod common;
 mod foreign;
 mod introspection;
