@@ -42,6 +42,12 @@ pub async fn run(config: Config) -> Result<Exit> {
     let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
 
+    if !config.model_path.is_file() {
+        bail!(
+            "the model file {} does not exist (set [model] path or --model)",
+            config.model_path.display()
+        );
+    }
     let templates = load_templates(&config)?;
     let service = Service::new(config.service_config(), templates);
     let planned = plan_placement(&config).await?;

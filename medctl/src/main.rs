@@ -6,10 +6,16 @@
 
 mod ask;
 mod bus;
+mod cache;
+mod classify;
 mod completions;
 mod inspect;
 mod json;
+mod merge;
+mod plan;
+mod quantize;
 mod status;
+mod synth;
 
 use std::process::ExitCode;
 
@@ -36,6 +42,18 @@ enum Command {
     Status(status::Args),
     /// Ask the daemon a question; the answer streams to stdout as it is generated.
     Ask(ask::Args),
+    /// Show which category a question lands in, why, and its system prompt.
+    Classify(classify::Args),
+    /// Plan the GPU/CPU placement of a model for this machine or a recorded host (no daemon needed).
+    Plan(plan::Args),
+    /// The answer cache (`explain` works without a daemon).
+    Cache(cache::Args),
+    /// Merge a LoRA adapter into its base model (runs the medllm-quant tool).
+    Merge(merge::Args),
+    /// Quantize a model with a mixed-precision recipe (runs the medllm-quant tool).
+    Quantize(quantize::Args),
+    /// Write a synthetic model for tests and benchmarks (runs the medllm-quant tool).
+    Synth(synth::Args),
     /// Print shell completions (bash, zsh, fish, elvish, powershell) to stdout.
     Completions(completions::Args),
     /// Print the man page (roff) to stdout.
@@ -48,6 +66,12 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(&args),
         Command::Status(args) => status::run(&args, &cli.bus),
         Command::Ask(args) => ask::run(&args, &cli.bus),
+        Command::Classify(args) => classify::run(&args, &cli.bus),
+        Command::Plan(args) => plan::run(&args),
+        Command::Cache(args) => cache::run(&args),
+        Command::Merge(args) => merge::run(&args),
+        Command::Quantize(args) => quantize::run(&args),
+        Command::Synth(args) => synth::run(&args),
         Command::Completions(args) => completions::run(&args, Cli::command()),
         Command::Man(args) => completions::man(&args, Cli::command()),
     };
