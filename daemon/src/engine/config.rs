@@ -45,6 +45,17 @@ impl KvType {
     }
 }
 
+/// A LoRA adapter the engine loads at start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdapterSpec {
+    /// Name for logs and status (e.g. the specialty).
+    pub name: String,
+    /// The adapter GGUF (llama.cpp's `general.type = adapter` format).
+    pub path: PathBuf,
+    /// Strength it is applied with (1.0 = as trained).
+    pub scale: f32,
+}
+
 /// Engine settings, validated by [`EngineConfig::validate`].
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -82,6 +93,8 @@ pub struct EngineConfig {
     pub templates: Vec<String>,
     /// Where ggml backend modules live (`None`: `MEDLLM_BACKENDS_DIR`, else the build's own).
     pub backends_dir: Option<PathBuf>,
+    /// LoRA adapters to load (see `core.template_adapters` for which template uses which).
+    pub adapters: Vec<AdapterSpec>,
     /// Chat template: `auto` (the model's, else its family's built-in), `plain`, or a llama.cpp
     /// built-in template name.
     pub chat_template: Option<String>,
@@ -111,12 +124,14 @@ impl EngineConfig {
                 max_parallel: 4,
                 prefill_chunk: 256,
                 template_reuse: true,
+                template_adapters: Vec::new(),
             },
             max_queue: 16,
             templates: vec![DEFAULT_SYSTEM_PROMPT.to_string()],
             backends_dir: None,
             cpu_variant: None,
             chat_template: None,
+            adapters: Vec::new(),
         }
     }
 
@@ -143,6 +158,18 @@ impl EngineConfig {
         }
         if self.templates.is_empty() {
             return bad("at least one system prompt is needed".into());
+        }
+        if let Some(missing) = self
+            .core
+            .template_adapters
+            .iter()
+            .flatten()
+            .find(|&&a| a >= self.adapters.len())
+        {
+            return bad(format!(
+                "template adapter {missing} does not exist ({} loaded)",
+                self.adapters.len()
+            ));
         }
         if self.templates.len() + self.core.max_parallel > 256 {
             return bad("too many sequences (templates + max_parallel > 256)".into());

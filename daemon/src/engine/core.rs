@@ -28,6 +28,10 @@ pub struct CoreConfig {
     pub prefill_chunk: usize,
     /// Share template KV with requests (ablation switch: off recomputes every prompt).
     pub template_reuse: bool,
+    /// LoRA adapter (index into the engine's adapter list) applied to each template and to the
+    /// requests built on it; empty or `None`: the base model. llama.cpp applies adapters to the
+    /// whole context, so one batch only ever holds requests of one adapter.
+    pub template_adapters: Vec<Option<usize>>,
 }
 
 /// A system prompt whose KV lives in a reserved sequence.
@@ -35,6 +39,7 @@ pub struct CoreConfig {
 struct Template {
     system: String,
     tokens: Vec<Token>,
+    adapter: Option<usize>,
 }
 
 /// The engine loop state. Sequence ids: templates use `0..T`, request slots `T..T+max_parallel`.
@@ -56,6 +61,8 @@ pub(crate) struct Core<M: ModelOps> {
     recent: Vec<(Instant, u64)>,
     /// Set by a preemption, cleared when a slot's cells are freed; blocks admission meanwhile.
     kv_full: bool,
+    /// The adapter currently applied to the context (the group of every active request).
+    applied_adapter: Option<Option<usize>>,
 }
 
 impl<M: ModelOps> Core<M> {
@@ -71,12 +78,18 @@ impl<M: ModelOps> Core<M> {
         for (i, system) in systems.iter().enumerate() {
             let prompt = model.render(system, "x")?;
             let tokens = prompt.tokens[..prompt.template_len].to_vec();
+            let adapter = cfg.template_adapters.get(i).copied().flatten();
             if cfg.template_reuse && !tokens.is_empty() {
+                // The template's KV must be computed with its own adapter to be reusable.
+                model
+                    .set_adapter(adapter)
+                    .map_err(|e| EngineError::Internal(format!("adapter: {e:?}")))?;
                 prefill_sequence(&mut model, i as u32, &tokens)?;
             }
             templates.push(Template {
                 system: system.clone(),
                 tokens,
+                adapter,
             });
         }
         let stats = EngineStats {
@@ -98,6 +111,7 @@ impl<M: ModelOps> Core<M> {
             stats,
             recent: Vec::new(),
             kv_full: false,
+            applied_adapter: None,
         })
     }
 
@@ -298,6 +312,12 @@ impl<M: ModelOps> Core<M> {
             if self.reserved() + self.queue[head].budget(reuse) > self.capacity() {
                 return;
             }
+            // One adapter per batch: a request for another adapter waits until the running
+            // group drains (nobody overtakes it meanwhile, so it is next).
+            let group = self.adapter_of(&self.queue[head]);
+            if self.running_group().is_some_and(|g| g != group) {
+                return;
+            }
             let mut live = self.queue.swap_remove(head);
             let seq = self.seq_of(free);
             if reuse > 0 {
@@ -313,6 +333,16 @@ impl<M: ModelOps> Core<M> {
             self.stats.prompt_tokens_reused += reuse as u64;
             self.slots[free] = Some(live);
         }
+    }
+
+    /// The adapter a request runs with.
+    fn adapter_of(&self, l: &Live<M::Sampler>) -> Option<usize> {
+        self.templates.get(l.req.template).and_then(|t| t.adapter)
+    }
+
+    /// The adapter group of the active requests (`None` when idle).
+    fn running_group(&self) -> Option<Option<usize>> {
+        self.slots.iter().flatten().next().map(|l| self.adapter_of(l))
     }
 
     fn seq_of(&self, slot: usize) -> u32 {
@@ -384,6 +414,21 @@ impl<M: ModelOps> Core<M> {
         }
         if batch.is_empty() {
             return;
+        }
+        if let Some(group) = self.running_group() {
+            if self.applied_adapter != Some(group) {
+                if let Err(e) = self.model.set_adapter(group) {
+                    tracing::error!(error = ?e, "cannot apply the LoRA adapter");
+                    for i in 0..self.slots.len() {
+                        if let Some(mut l) = self.free_slot(i) {
+                            l.fail(EngineError::Internal(format!("cannot apply the adapter: {e:?}")));
+                            self.retire(l, false);
+                        }
+                    }
+                    return;
+                }
+                self.applied_adapter = Some(group);
+            }
         }
 
         match self.model.decode(&batch) {

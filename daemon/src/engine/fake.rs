@@ -34,6 +34,9 @@ pub struct FakeModel {
     pub batch_sizes: Vec<usize>,
     /// Cells that actually fit (may be below `n_ctx` to simulate fragmentation).
     kv_capacity: usize,
+    /// The adapter applied now, and the adapter each sequence's cells were computed with.
+    adapter: Option<usize>,
+    seq_adapter: HashMap<u32, Option<usize>>,
     /// Answer lengths are bounded by ending when the hash hits this modulus.
     eot_every: u64,
 }
@@ -47,6 +50,8 @@ impl FakeModel {
             rows: Vec::new(),
             batch_sizes: Vec::new(),
             kv_capacity: n_ctx as usize,
+            adapter: None,
+            seq_adapter: HashMap::new(),
             eot_every: 23,
         }
     }
@@ -70,7 +75,7 @@ impl FakeModel {
     fn next_token(&self, seq: u32, pos: usize) -> Token {
         let toks = &self.seqs[&seq].tokens[..=pos];
         // FNV-1a over the sequence content.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ self.seq_adapter.get(&seq).copied().flatten().map_or(0, |a| a as u64 + 1);
         for &t in toks {
             h ^= t as u64;
             h = h.wrapping_mul(0x0100_0000_01b3);
@@ -123,6 +128,14 @@ impl ModelOps for FakeModel {
         self.batch_sizes.push(batch.len());
         self.rows.clear();
         for item in batch {
+            // A sequence's cells must all come from one adapter (no mixing within a sequence).
+            let tag = *self.seq_adapter.entry(item.seq).or_insert(self.adapter);
+            if tag != self.adapter {
+                return Err(DecodeFailure::Other(format!(
+                    "seq {} computed with adapter {tag:?}, now fed with {:?}",
+                    item.seq, self.adapter
+                )));
+            }
             let kv = self.seqs.entry(item.seq).or_default();
             let pos = item.pos as usize;
             // The scheduler must append at exactly the next position of the sequence.
@@ -141,6 +154,11 @@ impl ModelOps for FakeModel {
                 self.rows.push((u32::MAX, 0));
             }
         }
+        Ok(())
+    }
+
+    fn set_adapter(&mut self, adapter: Option<usize>) -> Result<(), DecodeFailure> {
+        self.adapter = adapter;
         Ok(())
     }
 
@@ -174,10 +192,13 @@ impl ModelOps for FakeModel {
         assert!(kv.tokens.is_empty(), "sharing into a non-empty sequence {dst}");
         kv.shared = prefix.len();
         kv.tokens = prefix;
+        let tag = self.seq_adapter.get(&src).copied().flatten();
+        self.seq_adapter.insert(dst, tag);
     }
 
     fn seq_clear(&mut self, seq: u32) {
         self.seqs.remove(&seq);
+        self.seq_adapter.remove(&seq);
     }
 
     fn seq_is_empty(&self, seq: u32) -> bool {

@@ -18,7 +18,7 @@ use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
-use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaLoraAdapter, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::DecodeError;
@@ -119,6 +119,34 @@ pub fn load_model(
     Ok(model)
 }
 
+/// Load the configured LoRA adapters against `model`.
+pub fn load_adapters(
+    model: &mut LlamaModel,
+    specs: &[super::config::AdapterSpec],
+) -> Result<Vec<(LlamaLoraAdapter, f32)>, EngineError> {
+    specs
+        .iter()
+        .map(|s| {
+            if !s.path.is_file() {
+                return Err(EngineError::InvalidArgument(format!(
+                    "adapter '{}': {} does not exist",
+                    s.name,
+                    s.path.display()
+                )));
+            }
+            let a = model.lora_adapter_init(&s.path).map_err(|e| {
+                EngineError::Internal(format!(
+                    "adapter '{}' ({}) does not fit this model: {e}",
+                    s.name,
+                    s.path.display()
+                ))
+            })?;
+            tracing::info!(adapter = %s.name, scale = s.scale, "LoRA adapter loaded");
+            Ok((a, s.scale))
+        })
+        .collect()
+}
+
 /// Describe a loaded model.
 pub fn describe(model: &LlamaModel, cfg: &EngineConfig, started: Instant) -> LoadedModel {
     let meta = |k: &str| model.meta_val_str(k).ok();
@@ -193,6 +221,8 @@ pub struct LlamaOps<'m> {
     empty_seq_state: usize,
     /// Batch rows: index in the last decoded batch → row index llama.cpp uses for logits.
     last_rows: Vec<i32>,
+    /// Loaded LoRA adapters with their scales.
+    adapters: Vec<(LlamaLoraAdapter, f32)>,
 }
 
 impl std::fmt::Debug for LlamaOps<'_> {
@@ -207,7 +237,13 @@ impl<'m> LlamaOps<'m> {
     /// template setting: `None`/`auto` uses the model's own template (plain format if it has
     /// none), `plain` forces the plain format, any other value names a llama.cpp built-in
     /// template (`gemma`, `chatml`, `llama3`, …) for GGUFs that lost theirs.
-    pub fn new(model: &'m LlamaModel, ctx: LlamaContext<'m>, probe_seq: u32, template: Option<&str>) -> Self {
+    pub fn new(
+        model: &'m LlamaModel,
+        ctx: LlamaContext<'m>,
+        probe_seq: u32,
+        template: Option<&str>,
+        adapters: Vec<(LlamaLoraAdapter, f32)>,
+    ) -> Self {
         let n_batch = ctx.n_batch();
         let empty_seq_state = ctx.state_seq_get_size_ext(probe_seq as i32, LlamaStateSeqFlags::empty());
         Self {
@@ -218,6 +254,7 @@ impl<'m> LlamaOps<'m> {
             ctx,
             empty_seq_state,
             last_rows: Vec::new(),
+            adapters,
         }
     }
 
@@ -300,6 +337,24 @@ impl ModelOps for LlamaOps<'_> {
             .into_iter()
             .map(|t| t.0)
             .collect()
+    }
+
+    fn set_adapter(&mut self, adapter: Option<usize>) -> Result<(), DecodeFailure> {
+        let result = match adapter {
+            Some(i) => {
+                let Some((a, scale)) = self.adapters.get_mut(i) else {
+                    return Err(DecodeFailure::Other(format!("no adapter {i}")));
+                };
+                let scale = *scale;
+                self.ctx.lora_adapter_set(a, scale).map_err(|e| e.to_string())
+            }
+            None => match self.adapters.first_mut() {
+                // Clearing needs an adapter handle in this API; with none loaded there is nothing to clear.
+                Some((a, _)) => self.ctx.lora_adapter_remove(a).map_err(|e| e.to_string()),
+                None => Ok(()),
+            },
+        };
+        result.map_err(DecodeFailure::Other)
     }
 
     fn decode(&mut self, batch: &[BatchItem]) -> Result<(), DecodeFailure> {

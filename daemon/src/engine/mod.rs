@@ -32,7 +32,7 @@ use std::time::Instant;
 
 use tokio::sync::{oneshot, Semaphore};
 
-pub use self::config::{EngineConfig, FlashAttention, KvType};
+pub use self::config::{AdapterSpec, EngineConfig, FlashAttention, KvType};
 pub use self::core::CoreConfig;
 pub use self::handle::{Canceller, EngineHandle, RequestId, RequestStream, SharedCounters};
 pub use self::llama::LoadedModel;
@@ -147,16 +147,18 @@ fn load_and_serve(
 ) -> Result<(), EngineError> {
     let t0 = Instant::now();
     let (backend, modules) = llama::backend(cfg.backends_dir.as_deref(), cfg.cpu_variant.as_deref())?;
-    let model = llama::load_model(backend, cfg, move |p| {
+    let mut model = llama::load_model(backend, cfg, move |p| {
         progress(p);
         true
     })?;
+    // Adapters attach to the model, so they are loaded before the context borrows it.
+    let adapters = llama::load_adapters(&mut model, &cfg.adapters)?;
     let ctx = llama::new_context(backend, &model, cfg, cfg.templates.len())?;
     let loaded = llama::describe(&model, cfg, t0);
     // The last request slot is unused until the first request: use it to measure an empty
     // sequence's state size.
     let probe_seq = (cfg.templates.len() + cfg.core.max_parallel - 1) as u32;
-    let ops = llama::LlamaOps::new(&model, ctx, probe_seq, cfg.chat_template.as_deref());
+    let ops = llama::LlamaOps::new(&model, ctx, probe_seq, cfg.chat_template.as_deref(), adapters);
     let mut loaded = loaded;
     loaded.chat_template = llama::template_text(&ops).or(loaded.chat_template);
     let t1 = Instant::now();

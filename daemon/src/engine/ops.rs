@@ -58,6 +58,9 @@ pub trait ModelOps {
     fn render(&self, system: &str, question: &str) -> Result<Prompt, EngineError>;
     /// Tokenize plain text (no BOS, no special tokens); used for scoring candidates.
     fn tokenize_plain(&self, text: &str) -> Vec<Token>;
+    /// Apply LoRA adapter `adapter` (index into the configured adapters) to the whole context,
+    /// or none; replaces whatever was applied before.
+    fn set_adapter(&mut self, adapter: Option<usize>) -> Result<(), DecodeFailure>;
     /// Run one batch through the model.
     fn decode(&mut self, batch: &[BatchItem]) -> Result<(), DecodeFailure>;
     /// A sampler for these parameters.

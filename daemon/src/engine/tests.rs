@@ -18,12 +18,23 @@ struct Harness {
 
 impl Harness {
     fn start(model: FakeModel, max_parallel: usize, max_queue: usize, prefill_chunk: usize) -> Self {
+        Self::start_with_adapters(model, max_parallel, max_queue, prefill_chunk, Vec::new())
+    }
+
+    fn start_with_adapters(
+        model: FakeModel,
+        max_parallel: usize,
+        max_queue: usize,
+        prefill_chunk: usize,
+        adapters: Vec<Option<usize>>,
+    ) -> Self {
         let (done_tx, done) = std_mpsc::channel();
         let systems = vec!["You are careful.".to_string(), "Emergency: be quick.".to_string()];
         let cfg = CoreConfig {
             max_parallel,
             prefill_chunk,
             template_reuse: true,
+            template_adapters: adapters,
         };
         let handle = spawn_thread(max_parallel, max_queue, systems.len(), move |init| {
             let core = Core::new(model, cfg, &systems, Arc::clone(&init.counters), init.started)
@@ -334,4 +345,41 @@ fn random_submit_cancel_storm_leaks_nothing() {
     assert_eq!(core.model().cells_used(), template_cells);
     assert_eq!(core.stats().active, 0);
     assert_eq!(core.stats().queued, 0);
+}
+
+#[test]
+fn batches_stay_adapter_homogeneous_and_answers_match_solo() {
+    let rt = rt();
+    // Template 0 runs on the base model, template 1 with adapter 0.
+    let adapters = vec![None, Some(0)];
+    let reqs: Vec<GenerateRequest> = (0..12)
+        .map(|i| {
+            let mut r = req(&format!("question {i} about dosing"), 30);
+            r.template = i % 2;
+            r
+        })
+        .collect();
+    let solo = Harness::start_with_adapters(FakeModel::new(4096, 512), 1, 16, 64, adapters.clone());
+    let alone: Vec<_> = reqs
+        .iter()
+        .map(|r| rt.block_on(collect(solo.handle.submit(r.clone()).expect("submit"))).0)
+        .collect();
+    solo.stop();
+    let h = Harness::start_with_adapters(FakeModel::new(4096, 512), 4, 16, 64, adapters);
+    let streams: Vec<_> = reqs.iter().map(|r| h.handle.submit(r.clone()).expect("submit")).collect();
+    let got = rt.block_on(futures_util::future::join_all(streams.into_iter().map(collect)));
+    for (i, ((text, ev), solo_text)) in got.iter().zip(&alone).enumerate() {
+        // The fake refuses to decode a sequence under another adapter than its cells were computed
+        // with, so a mixed batch would have ended in an error here.
+        assert!(matches!(ev, Event::Done(_)), "request {i}: {ev:?}");
+        assert_eq!(text, solo_text, "request {i}");
+    }
+    let core = h.stop();
+    assert!(core.leaked_sequences().is_empty());
+    // The adapter really changes template-1 answers (otherwise a mix-up could go unnoticed).
+    let base = Harness::start_with_adapters(FakeModel::new(4096, 512), 1, 16, 64, vec![None, None]);
+    let r = reqs[1].clone();
+    let without = rt.block_on(collect(base.handle.submit(r).expect("submit"))).0;
+    base.stop();
+    assert_ne!(without, alone[1], "adapter 0 did not change the answer");
 }
