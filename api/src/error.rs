@@ -34,10 +34,13 @@ pub enum Error {
     NotAuthorized(String),
     /// Unexpected failure inside the daemon; the daemon keeps serving.
     Internal(String),
+    /// The daemon cannot do this in its configuration (the answer cache is off, the cache key is a
+    /// systemd credential that only the administrator can rotate, …); the message says what to do.
+    NotSupported(String),
 }
 
 /// The short names of all daemon errors (the part after [`crate::ERROR_PREFIX`]).
-pub const ERROR_NAMES: [&str; 9] = [
+pub const ERROR_NAMES: [&str; 10] = [
     "NotReady",
     "Busy",
     "QuestionTooLarge",
@@ -47,6 +50,7 @@ pub const ERROR_NAMES: [&str; 9] = [
     "NoSuchRequest",
     "NotAuthorized",
     "Internal",
+    "NotSupported",
 ];
 
 impl Error {
@@ -69,6 +73,7 @@ impl Error {
             "NoSuchRequest" => Error::NoSuchRequest(m),
             "NotAuthorized" => Error::NotAuthorized(m),
             "Internal" => Error::Internal(m),
+            "NotSupported" => Error::NotSupported(m),
             _ => return None,
         })
     }
@@ -86,6 +91,7 @@ impl Error {
             Error::NoSuchRequest(_) => "NoSuchRequest",
             Error::NotAuthorized(_) => "NotAuthorized",
             Error::Internal(_) => "Internal",
+            Error::NotSupported(_) => "NotSupported",
         })
     }
 
@@ -115,7 +121,8 @@ impl Error {
             | Error::Cancelled(m)
             | Error::NoSuchRequest(m)
             | Error::NotAuthorized(m)
-            | Error::Internal(m) => m.clone(),
+            | Error::Internal(m)
+            | Error::NotSupported(m) => m.clone(),
         }
     }
 }

@@ -27,10 +27,12 @@
 //! - [`dict`]: `a{sv}` helpers ([`Dict`]).
 //! - [`proxy`]: [`Daemon1Proxy`] and [`RequestProxy`].
 //! - [`events`]: a request's signals as one ordered stream ([`RequestEvent`]).
+//! - [`admin`]: the admin interface ([`AdminProxy`]), its polkit actions and reply keys.
 //!
 //! This crate must not depend on llama.cpp or on the daemon: `medctl` links it.
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod classify;
 pub mod details;
 pub mod dict;
@@ -41,13 +43,14 @@ pub mod options;
 pub mod proxy;
 pub mod status;
 
+pub use admin::{ACTION_ASK, ACTION_MANAGE, AdminProxy};
 pub use classify::ClassifyResult;
 pub use details::{AnswerDetails, STATUS_OK};
 pub use dict::Dict;
 pub use error::{ERROR_NAMES, Error};
 pub use events::{Finished, RequestEvent, request_events};
 pub use names::{
-    BUS_NAME, ERROR_PREFIX, INTERFACE, OBJECT_PATH, REQUEST_INTERFACE, REQUEST_PATH_PREFIX,
+    ADMIN_INTERFACE, BUS_NAME, ERROR_PREFIX, INTERFACE, OBJECT_PATH, REQUEST_INTERFACE, REQUEST_PATH_PREFIX,
     escape_sender, request_path, validate_handle_token,
 };
 pub use options::AskOptions;

@@ -18,6 +18,9 @@ pub const OBJECT_PATH: &str = "/org/medllm/Daemon1";
 /// The main interface (methods `Ask`, `StartAsk`, `Status`, `Classify` and the properties).
 pub const INTERFACE: &str = "org.medllm.Daemon1";
 
+/// The admin interface on [`OBJECT_PATH`] (reload, re-plan, mode, cache, statistics; polkit).
+pub const ADMIN_INTERFACE: &str = "org.medllm.Daemon1.Admin";
+
 /// The interface of per-request objects (`Cancel`, signals `Tokens`, `Reasoning`, `Finished`).
 pub const REQUEST_INTERFACE: &str = "org.medllm.Daemon1.Request";
 

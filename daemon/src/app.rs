@@ -3,8 +3,9 @@
 //! ```text
 //! load config (main) → probe host, plan (or reuse the saved plan) → build Service → connect to the bus and make
 //! sure the name is free → start the engine (STATUS= progress) → attach it → export the objects
-//! → open the answer cache → take the name (no queue, no replacement) → READY=1 → run until SIGTERM/SIGINT (exit 0) or
-//! bus loss (exit non-zero) → release the name, drain, stop the engine
+//! → open the answer cache → export the admin interface (reloads: `reload`) → take the name (no
+//! queue, no replacement) → READY=1, watchdog pings (`watchdog`) → run until SIGTERM/SIGINT (exit 0)
+//! or bus loss (exit non-zero) → release the name, drain, stop the engine
 //! ```
 //!
 //! Owns no request logic; each step is a small function so later steps (host plan, answer
@@ -22,6 +23,8 @@ use crate::dbus;
 use crate::model_hash;
 use crate::planning;
 use crate::engine::{self, EngineConfig, EngineHandle, EngineInfo};
+use crate::reload::{self, Reloader, Running};
+use crate::watchdog;
 use crate::service::{ModelIdentity, Service, ServiceState};
 
 /// How the daemon stopped.
@@ -73,20 +76,33 @@ pub async fn run(config: Config) -> Result<Exit> {
     let identity = model_identity(&engine_cfg, info, &hash);
     tracing::info!(model = %identity.id, backend = %identity.backend, mode = %identity.mode, "model ready");
     service.attach_engine(engine, identity);
-    if let Some(p) = planned {
-        service.set_plan_summary(planning::summary(&p));
+    let mut recheck = None;
+    if let Some(p) = &planned {
+        service.set_plan_summary(planning::summary(p));
         if let Some(period) = config.planner.recheck {
-            tokio::spawn(recheck_memory(service.clone(), p, period));
+            recheck = Some(tokio::spawn(recheck_memory(service.clone(), p.clone(), period)));
         }
     }
     open_cache(&config, &service).await;
+    let reloader = Reloader::new(
+        service.clone(),
+        Running {
+            config: config.clone(),
+            engine: engine_cfg,
+            planned,
+            recheck,
+        },
+    );
 
     let mut server = dbus::serve(&conn, &config.bus, service.clone(), &config.dbus).await?;
+    dbus::serve_admin(&conn, service.clone(), reloader.clone(), &config.dbus).await?;
     server.request_name().await?;
     notify(&[
         sd_notify::NotifyState::Ready,
         sd_notify::NotifyState::Status("serving"),
     ]);
+    let watchdog = watchdog::spawn(service.clone(), reloader.clone());
+    let sighup = reload::reload_on_sighup(reloader.clone()).context("cannot watch SIGHUP")?;
     tracing::info!(
         "serving {} on {}",
         medllm_api::BUS_NAME,
@@ -103,7 +119,12 @@ pub async fn run(config: Config) -> Result<Exit> {
         Exit::BusLost(r) => tracing::error!("lost the bus connection ({r}); stopping"),
     }
     notify(&[sd_notify::NotifyState::Stopping]);
+    sighup.abort();
+    reloader.stop();
     server.shutdown(config.shutdown_grace).await;
+    if let Some(w) = watchdog {
+        w.abort();
+    }
     if let Some(engine) = service.detach_engine() {
         engine.shutdown();
     }
@@ -202,6 +223,25 @@ async fn start_engine(cfg: EngineConfig) -> Result<(EngineHandle, EngineInfo)> {
     Ok((handle, info))
 }
 
+/// Start an engine for a reload: load it while the model file is hashed, and name it.
+pub(crate) async fn load_engine(
+    cfg: &EngineConfig,
+    config: &Config,
+) -> Result<(EngineHandle, ModelIdentity)> {
+    let hash_path = cfg.model_path.clone();
+    let hash_dir = config.state_dir.clone();
+    let hashing = tokio::task::spawn_blocking(move || model_hash::cached_sha256(&hash_path, &hash_dir));
+    let (engine, info) = start_engine(cfg.clone()).await?;
+    let hash = match hashing.await.context("the hashing task failed").and_then(|h| h) {
+        Ok(h) => h,
+        Err(e) => {
+            engine.shutdown();
+            return Err(e);
+        }
+    };
+    Ok((engine, model_identity(cfg, info, &hash)))
+}
+
 /// Name, hash, backend and mode of what the engine runs.
 fn model_identity(engine: &EngineConfig, info: EngineInfo, sha256: &str) -> ModelIdentity {
     let layers = engine.n_gpu_layers;
@@ -275,7 +315,7 @@ async fn open_cache(config: &Config, service: &Service) {
 
 /// Every `period`, check that the memory the plan relied on is still free (what we hold ourselves
 /// counts as free); report `degraded` with the reason while it is not.
-async fn recheck_memory(service: Service, planned: planning::Planned, period: std::time::Duration) {
+pub(crate) async fn recheck_memory(service: Service, planned: planning::Planned, period: std::time::Duration) {
     let mut tick = tokio::time::interval(period);
     tick.tick().await;
     loop {
@@ -310,7 +350,7 @@ async fn recheck_memory(service: Service, planned: planning::Planned, period: st
 }
 
 /// Tell systemd, when we run under it (`NOTIFY_SOCKET` set); otherwise do nothing.
-fn notify(states: &[sd_notify::NotifyState<'_>]) {
+pub(crate) fn notify(states: &[sd_notify::NotifyState<'_>]) {
     if std::env::var_os("NOTIFY_SOCKET").is_some() {
         if let Err(e) = sd_notify::notify(false, states) {
             tracing::debug!(error = %e, "sd_notify failed");

@@ -8,6 +8,9 @@
 //! - [`planning`] — start-up planning: host probe, saved plan reuse, memory re-checks.
 //! - [`model_hash`] — the model file's sha256, cached by path, size and mtime.
 //! - [`app`] — start-up wiring and the daemon's life (signals, bus loss, shutdown).
+//! - [`reload`] — replacing the engine while serving (reload, re-plan, mode switch).
+//! - [`watchdog`] — systemd watchdog pings driven by the engine's heartbeat.
+//! - [`logging`] — journal or stderr, filter and target changeable at run time.
 //!
 //! Request path (see `docs/architecture.md`): D-Bus → validate → classify → cache → scheduler →
 //! engine thread → stream back → cache store.
@@ -17,6 +20,9 @@ pub mod app;
 pub mod config;
 pub mod dbus;
 pub mod engine;
+pub mod logging;
 pub mod model_hash;
 pub mod planning;
+pub mod reload;
 pub mod service;
+pub mod watchdog;

@@ -105,23 +105,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs to stderr (the journal captures it under systemd). Precedence: `--log-level`, then
-/// `RUST_LOG`, then the config file.
+/// Logs to the journal under systemd, to stderr otherwise (`medllmd::logging`). Precedence of the
+/// filter: `--log-level`, then `RUST_LOG`, then the config file.
 fn init_logging(config: &Config, flag_given: bool) {
-    use tracing_subscriber::EnvFilter;
     let filter = match std::env::var("RUST_LOG") {
-        Ok(env) if !flag_given && !env.trim().is_empty() => EnvFilter::try_new(env),
-        _ => EnvFilter::try_new(&config.log_level),
-    }
-    .unwrap_or_else(|_| EnvFilter::new("info"));
-    // Under systemd the journal adds its own timestamps.
-    let under_systemd = std::env::var_os("JOURNAL_STREAM").is_some();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if under_systemd {
-        builder.without_time().with_ansi(false).init();
-    } else {
-        builder.init();
-    }
+        Ok(env) if !flag_given && !env.trim().is_empty() => env,
+        _ => config.log_level.clone(),
+    };
+    let _ = medllmd::logging::init(&filter);
 }

@@ -4,6 +4,7 @@
 //! `main` only parses and dispatches, and turns any error into one line on stderr and exit code 1.
 //! medctl never links llama.cpp: model files are read with `medllm-gguf`, the daemon is reached over D-Bus.
 
+mod admin;
 mod ask;
 mod bus;
 mod cache;
@@ -46,8 +47,12 @@ enum Command {
     Classify(classify::Args),
     /// Plan the GPU/CPU placement of a model for this machine or a recorded host (no daemon needed).
     Plan(plan::Args),
-    /// The answer cache (`explain` works without a daemon).
-    Cache(cache::Args),
+    /// The answer cache: `explain` (no daemon needed), `stats`, `purge [--rotate-key]`, `clear`.
+    Cache(admin::CacheArgs),
+    /// Re-read the daemon's config and model and replace its engine without losing a request (admin).
+    Reload(admin::JsonArgs),
+    /// Plan the daemon's GPU/CPU placement again for the memory free now (admin).
+    Replan(admin::JsonArgs),
     /// Merge a LoRA adapter into its base model (runs the medllm-quant tool).
     Merge(merge::Args),
     /// Quantize a model with a mixed-precision recipe (runs the medllm-quant tool).
@@ -68,7 +73,9 @@ fn main() -> ExitCode {
         Command::Ask(args) => ask::run(&args, &cli.bus),
         Command::Classify(args) => classify::run(&args, &cli.bus),
         Command::Plan(args) => plan::run(&args),
-        Command::Cache(args) => cache::run(&args),
+        Command::Cache(args) => admin::cache(args, &cli.bus),
+        Command::Reload(args) => admin::reload(&args, &cli.bus),
+        Command::Replan(args) => admin::replan(&args, &cli.bus),
         Command::Merge(args) => merge::run(&args),
         Command::Quantize(args) => quantize::run(&args),
         Command::Synth(args) => synth::run(&args),

@@ -9,6 +9,9 @@
 //! (c) time to first token for a ~300-token system prompt and a ~40-token question, template
 //!     KV reuse on against off (goal ≥ 3× faster).
 //!
+//! Only one engine lives at a time, as in the daemon (see `ours::Engine`). Each repetition runs
+//! the engine without template reuse, then the daemon's configuration, then the tools.
+//!
 //! What each number measures is spelled out in `ours.rs`, `reference.rs` and
 //! `docs/benchmarks.md`. Run (after `scripts/build-llama-tools.sh`):
 //! ```text
@@ -113,13 +116,10 @@ fn main() -> Result<()> {
     };
 
     let cfg = engine_config(&args, &model);
-    let mut rep = Report::default();
-    let load_start = loadavg();
-    eprintln!("starting engines (template reuse on and off)…");
-    let on = Engine::start(cfg.clone()).context("engine (reuse on)")?;
     let mut off_cfg = cfg.clone();
     off_cfg.core.template_reuse = false;
-    let off = Engine::start(off_cfg).context("engine (reuse off)")?;
+    let mut rep = Report::default();
+    let load_start = loadavg();
     let rs = RefSettings {
         model: model.clone(),
         threads: cfg.threads,
@@ -128,14 +128,18 @@ fn main() -> Result<()> {
         flash_attn: fa_name(cfg.flash_attention).into(),
         n_ctx: cfg.n_ctx,
     };
-    describe_run(&mut rep, &args, &cfg, &on, tools.as_ref(), &model);
 
     // Calibration doubles as warm-up: every request shape below runs at least once first.
     eprintln!("calibrating prompts…");
+    let off = Engine::start(off_cfg.clone()).context("engine (reuse off)")?;
     let (long_q, long_n) = prompts::long_question(&off, args.n_prompt)?;
-    let (dec_q, dec_prompt, dec_n) = prompts::decode_question(&on, args.n_gen + 1)?;
     let ttft_prompt = prompts::prompt_tokens(&off, 0, prompts::QUESTION_TTFT)?;
+    off.stop()?;
+    let on = Engine::start(cfg.clone()).context("engine (reuse on)")?;
+    let (dec_q, dec_prompt, dec_n) = prompts::decode_question(&on, args.n_gen + 1)?;
     let template0 = on.info.template_tokens.first().copied().unwrap_or(0);
+    describe_run(&mut rep, &args, &cfg, &on, tools.as_ref(), &model);
+    on.stop()?;
     rep.meta(
         "prefill prompt (a)",
         format!("{long_n} tokens, all computed (reuse off)"),
@@ -155,46 +159,68 @@ fn main() -> Result<()> {
         ),
     );
 
+    let has = |c: char| args.only.contains(&c);
     let mut f = Figures::new(&args, long_n, dec_n - 1, &tools);
     for r in 0..args.reps {
         eprintln!("repetition {}/{}…", r + 1, args.reps);
-        if args.only.contains(&'a') {
-            let p = off.run(vec![request(1, &long_q, 1)])?;
-            f.prefill.ours.push(ours::prefill_tps(&p[0]));
-            let d = on.run(vec![request(1, dec_q, args.n_gen + 1)])?;
-            f.decode.ours.push(ours::decode_tps(&d[0]));
-            if let Some(t) = &tools {
+        // Phase 1: the engine without template reuse (prefill, TTFT without reuse).
+        if has('a') || has('c') {
+            let off = Engine::start(off_cfg.clone()).context("engine (reuse off)")?;
+            off.run(vec![request(1, dec_q, 8)])?; // warm-up after load
+            if has('a') {
+                let p = off.run(vec![request(1, &long_q, 1)])?;
+                f.prefill.ours.push(ours::prefill_tps(&p[0]));
+            }
+            if has('c') {
+                for _ in 0..3 {
+                    let b = off.run(vec![request(0, prompts::QUESTION_TTFT, 1)])?;
+                    f.ttft
+                        .reference
+                        .push(ms(b[0].done.timings.time_to_first_token));
+                }
+            }
+            off.stop()?;
+        }
+        // Phase 2: the daemon's configuration (decode, concurrency, TTFT with reuse).
+        if has('a') || has('b') || has('c') {
+            let on = Engine::start(cfg.clone()).context("engine (reuse on)")?;
+            on.run(vec![request(1, dec_q, 8)])?; // warm-up after load
+            if has('a') {
+                let d = on.run(vec![request(1, dec_q, args.n_gen + 1)])?;
+                f.decode.ours.push(ours::decode_tps(&d[0]));
+            }
+            if has('b') {
+                for (i, &w) in args.widths.iter().enumerate() {
+                    let reqs = (0..w).map(|_| request(1, dec_q, args.n_gen + 1)).collect();
+                    let outs = on.run(reqs)?;
+                    f.batched[i].ours.push(ours::aggregate_decode_tps(&outs));
+                    f.end_to_end[i].push(ours::end_to_end_tps(&outs));
+                }
+            }
+            if has('c') {
+                for _ in 0..3 {
+                    let a = on.run(vec![request(0, prompts::QUESTION_TTFT, 1)])?;
+                    f.ttft.ours.push(ms(a[0].done.timings.time_to_first_token));
+                    f.reused = a[0].done.usage.reused_prompt_tokens;
+                }
+            }
+            on.stop()?;
+        }
+        // Phase 3: llama.cpp's tools, each its own process.
+        if let Some(t) = &tools {
+            if has('a') {
                 let lb = reference::llama_bench(t, &rs, long_n, args.n_gen)?;
                 f.prefill.reference.push(lb.pp_tps);
                 f.decode.reference.push(lb.tg_tps);
                 f.llama_bench_build = format!("b{}-{}", lb.build_number, lb.build_commit);
             }
-        }
-        if args.only.contains(&'b') {
-            for (i, &w) in args.widths.iter().enumerate() {
-                let reqs = (0..w).map(|_| request(1, dec_q, args.n_gen + 1)).collect();
-                let outs = on.run(reqs)?;
-                f.batched[i].ours.push(ours::aggregate_decode_tps(&outs));
-                f.end_to_end[i].push(ours::end_to_end_tps(&outs));
-            }
-            if let Some(t) = &tools {
+            if has('b') {
                 let rows = reference::batched_bench(t, &rs, dec_prompt, dec_n - 1, &args.widths)?;
                 for (i, &w) in args.widths.iter().enumerate() {
                     if let Some(row) = rows.iter().find(|x| x.pl == w) {
                         f.batched[i].reference.push(row.speed_tg);
                     }
                 }
-            }
-        }
-        if args.only.contains(&'c') {
-            for _ in 0..3 {
-                let a = on.run(vec![request(0, prompts::QUESTION_TTFT, 1)])?;
-                f.ttft.ours.push(ms(a[0].done.timings.time_to_first_token));
-                f.reused = a[0].done.usage.reused_prompt_tokens;
-                let b = off.run(vec![request(0, prompts::QUESTION_TTFT, 1)])?;
-                f.ttft
-                    .reference
-                    .push(ms(b[0].done.timings.time_to_first_token));
             }
         }
     }

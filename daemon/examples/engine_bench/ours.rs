@@ -18,11 +18,19 @@ use medllmd::engine::{
 };
 
 /// One running engine plus the small runtime that reads its streams.
+///
+/// Only one may be alive at a time (use [`Engine::stop`]): the daemon runs one engine, hence one
+/// OpenMP thread team. A second team in the same process makes libgomp believe the CPUs are
+/// oversubscribed and switch to short spin-waits, which on a loaded machine changes llama.cpp's
+/// speed severalfold (measured: see docs/benchmarks.md), so two live engines would not measure
+/// what the daemon does.
 pub struct Engine {
     rt: tokio::runtime::Runtime,
     handle: EngineHandle,
     /// What the engine reported at start (model, CPU variant, template sizes).
     pub info: EngineInfo,
+    /// Threads of this process before the engine started.
+    threads_before: usize,
 }
 
 /// One finished request.
@@ -51,6 +59,7 @@ impl Engine {
     pub fn start(cfg: EngineConfig) -> Result<Self> {
         // One thread: the engine thread does the work; this runtime only receives events, and
         // on a 2-core machine every extra busy thread would steal time from llama.cpp.
+        let threads_before = threads_now();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -59,7 +68,30 @@ impl Engine {
         let info = rt
             .block_on(ready)
             .context("the engine thread ended during start-up")??;
-        Ok(Self { rt, handle, info })
+        Ok(Self {
+            rt,
+            handle,
+            info,
+            threads_before,
+        })
+    }
+
+    /// Shut the engine down and wait until its threads (engine thread and OpenMP workers) are
+    /// gone, so the next engine runs alone.
+    pub fn stop(self) -> Result<()> {
+        self.handle.shutdown();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while threads_now() > self.threads_before {
+            if Instant::now() > deadline {
+                bail!(
+                    "the engine's threads did not end ({} > {})",
+                    threads_now(),
+                    self.threads_before
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
     }
 
     /// Submit every request at once (they are admitted together when slots allow) and wait for
@@ -150,6 +182,18 @@ pub fn end_to_end_tps(outs: &[Outcome]) -> f64 {
         (Some(s), Some(e)) => per_second(tokens as f64, e.saturating_duration_since(s)),
         _ => 0.0,
     }
+}
+
+/// Threads of this process (`Threads:` in /proc/self/status; 0 where unavailable).
+pub fn threads_now() -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Threads:").map(|v| v.trim().parse().ok()))
+                .flatten()
+        })
+        .unwrap_or(0)
 }
 
 fn per_second(n: f64, d: Duration) -> f64 {

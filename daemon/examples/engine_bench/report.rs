@@ -4,8 +4,9 @@
 //! JSON shape (stable; extend, do not rename):
 //! `{"meta": {key: string}, "figures": [{"id", "name", "unit", "better": "higher"|"lower",
 //!   "ours": {"label", "median", "samples"}, "reference": {"label", "median", "samples"},
-//!   "ratio", "goal", "met"}]}` where `ratio` is always "how many times better ours is"
-//! (ours/reference when higher is better, reference/ours when lower is better).
+//!   "ratio", "paired_ratio", "goal", "met"}]}` where `ratio` is always "how many times better
+//! ours is" (ours/reference when higher is better, reference/ours when lower is better) from the
+//! medians, and `paired_ratio` the median of the per-repetition ratios.
 
 use serde_json::{Value, json};
 
@@ -66,6 +67,25 @@ impl Figure {
         }
     }
 
+    /// Median of the per-repetition ratios (sample i of ours against sample i of the reference,
+    /// measured seconds apart). On a machine whose load changes from minute to minute this is
+    /// steadier than the ratio of medians. NaN when the samples are not paired.
+    pub fn paired_ratio(&self) -> f64 {
+        if self.ours.len() != self.reference.len() || self.ours.is_empty() {
+            return f64::NAN;
+        }
+        let r: Vec<f64> = self
+            .ours
+            .iter()
+            .zip(&self.reference)
+            .map(|(o, r)| match self.better {
+                Better::Higher => o / r,
+                Better::Lower => r / o,
+            })
+            .collect();
+        median(&r)
+    }
+
     /// Whether the ratio meets the goal.
     pub fn met(&self) -> bool {
         self.ratio() >= self.goal
@@ -84,6 +104,7 @@ impl Figure {
                 "samples": self.reference,
             },
             "ratio": self.ratio(),
+            "paired_ratio": self.paired_ratio(),
             "goal": self.goal,
             "met": self.met(),
         })
@@ -113,6 +134,14 @@ fn fmt(x: f64) -> String {
     }
 }
 
+fn fmt_ratio(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.2}")
+    } else {
+        "–".into()
+    }
+}
+
 impl Report {
     /// Add a run fact.
     pub fn meta(&mut self, k: &str, v: impl ToString) {
@@ -126,8 +155,8 @@ impl Report {
             s.push_str(&format!("| {k} | {} |\n", v.replace('|', "\\|")));
         }
         s.push_str(
-            "\n| measurement | medllm | reference | ratio (× better) | goal | met |\n\
-             |---|---:|---:|---:|---:|:---:|\n",
+            "\n| measurement | medllm | reference | ratio (× better) | paired ratio | goal | met |\n\
+             |---|---:|---:|---:|---:|---:|:---:|\n",
         );
         for f in &self.figures {
             let ratio = f.ratio();
@@ -140,7 +169,7 @@ impl Report {
                 ("–".to_string(), "–")
             };
             s.push_str(&format!(
-                "| {} | {} {} ({}) | {} {} ({}) | {} | ≥ {:.2} | {} |\n",
+                "| {} | {} {} ({}) | {} {} ({}) | {} | {} | ≥ {:.2} | {} |\n",
                 f.name,
                 fmt(median(&f.ours)),
                 f.unit,
@@ -149,6 +178,7 @@ impl Report {
                 f.unit,
                 f.ref_label,
                 ratio,
+                fmt_ratio(f.paired_ratio()),
                 f.goal,
                 met,
             ));
@@ -199,6 +229,11 @@ mod tests {
         };
         assert!((f.ratio() - 35.0 / 11.0).abs() < 1e-9);
         assert!(f.met());
+        // Per repetition: 40/10, 30/12, 35/11 → median 35/11.
+        assert!((f.paired_ratio() - 35.0 / 11.0).abs() < 1e-9);
+        f.reference.pop();
+        assert!(f.paired_ratio().is_nan());
+        f.reference.push(35.0);
         f.better = Better::Higher;
         assert!((f.ratio() - 11.0 / 35.0).abs() < 1e-9);
         assert!(!f.met());

@@ -14,8 +14,10 @@ use std::time::Duration;
 use crate::engine::{FlashAttention, KvType};
 use crate::service::ServiceConfig;
 
+mod auth;
 mod raw;
 
+pub use self::auth::{AuthSettings, Fallback, RawAuth};
 pub use self::raw::{RawConfig, RawDaemon, RawDbus, RawEngine, RawLimits, RawModel, RawPlanner};
 
 /// Where the config is read from when neither `--config` nor `MEDLLM_CONFIG` says otherwise.
@@ -107,6 +109,8 @@ pub struct DbusSettings {
     pub property_interval: Duration,
     /// How long chunks are gathered into one `Tokens` signal.
     pub tokens_coalesce: Duration,
+    /// Who may use the admin interface and, optionally, ask (the `[auth]` section).
+    pub auth: AuthSettings,
 }
 
 /// Admission limits.
@@ -174,6 +178,8 @@ pub struct Config {
     pub cache: medllm_cache::CacheConfig,
     /// Start-up planning.
     pub planner: PlannerSettings,
+    /// The command-line overrides this config was made with (a reload applies them again).
+    pub overrides: Overrides,
 }
 
 /// Command-line values that override the file.
@@ -406,7 +412,13 @@ impl Config {
             ));
         }
 
+        let auth = raw
+            .auth
+            .validate()
+            .map_err(|(key, message)| invalid(key, message))?;
+
         Ok(Config {
+            overrides: o.clone(),
             state_dir,
             cache,
             planner,
@@ -422,6 +434,7 @@ impl Config {
             dbus: DbusSettings {
                 property_interval: Duration::from_millis(interval),
                 tokens_coalesce: Duration::from_millis(coalesce),
+                auth,
             },
         })
     }

@@ -140,4 +140,7 @@ pub struct RawConfig {
     /// `[planner]`.
     #[serde(default)]
     pub planner: RawPlanner,
+    /// `[auth]` (admin interface and polkit).
+    #[serde(default)]
+    pub auth: super::auth::RawAuth,
 }

@@ -7,15 +7,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use medllm_api::{AskOptions, Dict, Error};
-use zbus::fdo::DBusProxy;
 use zbus::message::Header;
 use zbus::object_server::ObjectServer;
 use zbus::zvariant::OwnedObjectPath;
 use zbus::{Connection, interface};
 
+use super::polkit::{Action, Authority};
 use super::registry::{RegisterError, Registry};
 use super::request::{self, Pump, RequestObject};
-use super::{caller, convert};
+use super::convert;
 use crate::service::Service;
 
 /// How long `Status()` waits for the engine thread's counters before answering without them.
@@ -26,10 +26,10 @@ const ENGINE_STATS_TIMEOUT: Duration = Duration::from_secs(2);
 pub(crate) struct DaemonObject {
     pub(crate) service: Service,
     pub(crate) registry: Arc<Registry>,
-    /// Asks the bus for callers' credentials.
-    pub(crate) dbus: DBusProxy<'static>,
     /// Gathering window for `Tokens` signals.
     pub(crate) tokens_coalesce: Duration,
+    /// Optional polkit check of the question methods (`[auth] ask_polkit`).
+    pub(crate) auth: Arc<Authority>,
 }
 
 #[interface(name = "org.medllm.Daemon1")]
@@ -50,7 +50,7 @@ impl DaemonObject {
                 "option 'handle_token' applies to StartAsk only".into(),
             ));
         }
-        let caller = caller::identify(&self.dbus, &header).await?;
+        let caller = self.auth.authorize(&header, Action::Ask).await?;
         let mut ticket = self
             .registry
             .register(&caller.unique_name, None)
@@ -73,7 +73,10 @@ impl DaemonObject {
             pid = caller.pid,
             status = %status,
             category = details.category.as_deref().unwrap_or("-"),
+            prompt_tokens = details.prompt_tokens.unwrap_or(0),
             completion_tokens = details.completion_tokens.unwrap_or(0),
+            total_ms = details.total_time_ms.unwrap_or(0.0) as u64,
+            cache = details.cache.as_deref().unwrap_or("-"),
             "ask finished"
         );
         match outcome.result {
@@ -96,7 +99,7 @@ impl DaemonObject {
         #[zbus(object_server)] server: &ObjectServer,
     ) -> Result<OwnedObjectPath, Error> {
         let opts = AskOptions::from_owned(&options)?;
-        let caller = caller::identify(&self.dbus, &header).await?;
+        let caller = self.auth.authorize(&header, Action::Ask).await?;
         let path = match &opts.handle_token {
             Some(t) => medllm_api::request_path(&caller.unique_name, t)?,
             None => self.fresh_path(&caller.unique_name)?,
@@ -186,7 +189,13 @@ impl DaemonObject {
     /// a category name shows what an override would do. Returns category, scores, reason,
     /// matched terms and the rendered system prompt.
     #[zbus(out_args("result"))]
-    async fn classify(&self, question: String, category: String) -> Result<Dict, Error> {
+    async fn classify(
+        &self,
+        question: String,
+        category: String,
+        #[zbus(header)] header: Header<'_>,
+    ) -> Result<Dict, Error> {
+        self.auth.authorize(&header, Action::Ask).await?;
         let limit = self.service.max_question_bytes();
         if question.len() > limit {
             return Err(Error::QuestionTooLarge(format!(

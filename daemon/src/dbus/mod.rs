@@ -13,13 +13,19 @@
 //! - `caller`   — the caller's identity from the header and the bus
 //! - `convert`  — service types ⇄ wire types
 //! - `watch`    — property change signals, client departures, bus loss
+//! - `admin`    — `org.medllm.Daemon1.Admin` (reload, re-plan, mode, cache, stats)
+//! - `polkit`   — authorising callers: polkit, or the `[auth]` fallback rule
+//! - `logcontrol` — `org.freedesktop.LogControl1` (`systemctl service-log-level`)
 //!
 //! Start-up order (see `app`): [`connect`] → [`ensure_name_free`] (before the slow model load)
-//! → [`serve`] (export objects) → [`Server::request_name`] (without replacement) → ready.
+//! → [`serve`] (export objects) → [`serve_admin`] → [`Server::request_name`] (without replacement) → ready.
 
+mod admin;
 mod caller;
 mod convert;
 mod daemon;
+mod logcontrol;
+mod polkit;
 mod registry;
 mod request;
 mod watch;
@@ -34,9 +40,13 @@ use zbus::fdo::{DBusProxy, RequestNameFlags, RequestNameReply};
 use zbus::names::BusName;
 
 use crate::config::{BusChoice, DbusSettings};
+use crate::reload::Reloader;
 use crate::service::Service;
 
+use self::admin::AdminObject;
 use self::daemon::DaemonObject;
+use self::logcontrol::LogControl;
+use self::polkit::Authority;
 use self::registry::Registry;
 
 /// Errors of the D-Bus layer at start-up.
@@ -130,8 +140,8 @@ pub async fn serve(
     let object = DaemonObject {
         service,
         registry: Arc::clone(&registry),
-        dbus: DBusProxy::new(conn).await?,
         tokens_coalesce: settings.tokens_coalesce,
+        auth: Arc::new(Authority::new(conn, settings.auth.clone()).await?),
     };
     conn.object_server().at(OBJECT_PATH, object).await?;
     let iface = conn
@@ -151,6 +161,29 @@ pub async fn serve(
         publisher,
         departures,
     })
+}
+
+/// Export the admin interface (`org.medllm.Daemon1.Admin` beside the main interface) and
+/// `org.freedesktop.LogControl1`. Call after [`serve`], before taking the name.
+pub async fn serve_admin(
+    conn: &Connection,
+    service: Service,
+    reloader: Reloader,
+    settings: &DbusSettings,
+) -> Result<(), DbusError> {
+    let admin = AdminObject {
+        service,
+        reloader,
+        auth: Arc::new(Authority::new(conn, settings.auth.clone()).await?),
+    };
+    conn.object_server().at(OBJECT_PATH, admin).await?;
+    let log = LogControl {
+        dbus: DBusProxy::new(conn).await?,
+    };
+    conn.object_server()
+        .at("/org/freedesktop/LogControl1", log)
+        .await?;
+    Ok(())
 }
 
 impl Server {

@@ -185,6 +185,7 @@ pub(crate) async fn pump(p: Pump) {
         prompt_tokens = stats.prompt_tokens.unwrap_or(0),
         completion_tokens = stats.completion_tokens.unwrap_or(0),
         total_ms = stats.total_time_ms.unwrap_or(0.0) as u64,
+        cache = stats.cache.as_deref().unwrap_or("-"),
         "request finished"
     );
     if let Err(e) = RequestObject::finished(&emitter, &status, &answer, stats.to_dict()).await {
