@@ -20,12 +20,13 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::Config;
 use crate::dbus;
+use crate::engine::{self, EngineConfig, EngineHandle, EngineInfo};
 use crate::model_hash;
 use crate::planning;
-use crate::engine::{self, EngineConfig, EngineHandle, EngineInfo};
 use crate::reload::{self, Reloader, Running};
-use crate::watchdog;
+use crate::replan;
 use crate::service::{ModelIdentity, Service, ServiceState};
+use crate::watchdog;
 
 /// How the daemon stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +63,8 @@ pub async fn run(config: Config) -> Result<Exit> {
     // Hash the model file while the engine loads it (the id and cache keys need the hash).
     let hash_path = config.model_path.clone();
     let hash_dir = config.state_dir.clone();
-    let hashing = tokio::task::spawn_blocking(move || model_hash::cached_sha256(&hash_path, &hash_dir));
+    let hashing =
+        tokio::task::spawn_blocking(move || model_hash::cached_sha256(&hash_path, &hash_dir));
     let mut engine_cfg = engine_config(&config, service.system_prompts());
     if let Some(p) = &planned {
         planning::apply(&p.plan, &config, &mut engine_cfg);
@@ -80,7 +82,11 @@ pub async fn run(config: Config) -> Result<Exit> {
     if let Some(p) = &planned {
         service.set_plan_summary(planning::summary(p));
         if let Some(period) = config.planner.recheck {
-            recheck = Some(tokio::spawn(recheck_memory(service.clone(), p.clone(), period)));
+            recheck = Some(tokio::spawn(recheck_memory(
+                service.clone(),
+                p.clone(),
+                period,
+            )));
         }
     }
     open_cache(&config, &service).await;
@@ -102,6 +108,15 @@ pub async fn run(config: Config) -> Result<Exit> {
         sd_notify::NotifyState::Status("serving"),
     ]);
     let watchdog = watchdog::spawn(service.clone(), reloader.clone());
+    let auto_replan =
+        (config.planner.enabled && config.planner.recheck.is_some() && config.planner.auto_replan)
+            .then(|| {
+                replan::spawn(
+                    service.clone(),
+                    reloader.clone(),
+                    replan::AutoReplan::default(),
+                )
+            });
     let sighup = reload::reload_on_sighup(reloader.clone()).context("cannot watch SIGHUP")?;
     tracing::info!(
         "serving {} on {}",
@@ -120,6 +135,9 @@ pub async fn run(config: Config) -> Result<Exit> {
     }
     notify(&[sd_notify::NotifyState::Stopping]);
     sighup.abort();
+    if let Some(t) = auto_replan {
+        t.abort();
+    }
     reloader.stop();
     server.shutdown(config.shutdown_grace).await;
     if let Some(w) = watchdog {
@@ -230,9 +248,14 @@ pub(crate) async fn load_engine(
 ) -> Result<(EngineHandle, ModelIdentity)> {
     let hash_path = cfg.model_path.clone();
     let hash_dir = config.state_dir.clone();
-    let hashing = tokio::task::spawn_blocking(move || model_hash::cached_sha256(&hash_path, &hash_dir));
+    let hashing =
+        tokio::task::spawn_blocking(move || model_hash::cached_sha256(&hash_path, &hash_dir));
     let (engine, info) = start_engine(cfg.clone()).await?;
-    let hash = match hashing.await.context("the hashing task failed").and_then(|h| h) {
+    let hash = match hashing
+        .await
+        .context("the hashing task failed")
+        .and_then(|h| h)
+    {
         Ok(h) => h,
         Err(e) => {
             engine.shutdown();
@@ -249,10 +272,17 @@ fn model_identity(engine: &EngineConfig, info: EngineInfo, sha256: &str) -> Mode
     let backend = if layers == 0 || info.backends.others.is_empty() {
         cpu
     } else {
-        format!("{} ({layers} layers) + {cpu}", info.backends.others.join("+"))
+        format!(
+            "{} ({layers} layers) + {cpu}",
+            info.backends.others.join("+")
+        )
     };
     ModelIdentity {
-        id: format!("{}@{}", info.model.name.replace(' ', "-"), &sha256[..12.min(sha256.len())]),
+        id: format!(
+            "{}@{}",
+            info.model.name.replace(' ', "-"),
+            &sha256[..12.min(sha256.len())]
+        ),
         sha256: sha256.to_string(),
         info,
         backend,
@@ -308,14 +338,20 @@ async fn open_cache(config: &Config, service: &Service) {
                 }
             });
         }
-        Ok(Err(e)) => tracing::error!(error = %e, "cannot open the answer cache; serving without it"),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "cannot open the answer cache; serving without it")
+        }
         Err(e) => tracing::error!(error = %e, "the cache task failed; serving without it"),
     }
 }
 
 /// Every `period`, check that the memory the plan relied on is still free (what we hold ourselves
 /// counts as free); report `degraded` with the reason while it is not.
-pub(crate) async fn recheck_memory(service: Service, planned: planning::Planned, period: std::time::Duration) {
+pub(crate) async fn recheck_memory(
+    service: Service,
+    planned: planning::Planned,
+    period: std::time::Duration,
+) {
     let mut tick = tokio::time::interval(period);
     tick.tick().await;
     loop {

@@ -24,5 +24,6 @@ pub mod logging;
 pub mod model_hash;
 pub mod planning;
 pub mod reload;
+pub mod replan;
 pub mod service;
 pub mod watchdog;

@@ -147,6 +147,8 @@ pub struct PlannerSettings {
     pub expected_answer_tokens: u32,
     /// Period of the free-memory re-check (`None`: never).
     pub recheck: Option<Duration>,
+    /// Re-plan and reload at the next idle moment while degraded (see `replan`).
+    pub auto_replan: bool,
 }
 
 /// The validated configuration the daemon runs with.
@@ -382,7 +384,11 @@ impl Config {
             .map(resolve)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR));
         let mut raw_cache = raw.cache;
-        for p in [&mut raw_cache.dir, &mut raw_cache.key_file, &mut raw_cache.embedder_dir] {
+        for p in [
+            &mut raw_cache.dir,
+            &mut raw_cache.key_file,
+            &mut raw_cache.embedder_dir,
+        ] {
             if p.is_relative() && !p.as_os_str().is_empty() {
                 *p = base_dir.join(&*p);
             }
@@ -404,6 +410,7 @@ impl Config {
                 0 => None,
                 s => Some(Duration::from_secs(s)),
             },
+            auto_replan: p.auto_replan.unwrap_or(true),
         };
         if !(256..=1 << 20).contains(&planner.ctx_per_request) {
             return Err(invalid(

@@ -113,6 +113,8 @@ pub struct RawPlanner {
     pub expected_answer_tokens: Option<u32>,
     /// How often free GPU memory and RAM are re-checked against the plan, seconds (0: never).
     pub recheck_seconds: Option<u64>,
+    /// Re-plan and reload on our own at the next idle moment while degraded.
+    pub auto_replan: Option<bool>,
 }
 
 /// The file as written: every key optional, unknown keys rejected.
