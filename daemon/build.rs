@@ -15,7 +15,10 @@ fn main() {
     if keep_build_dir {
         if let Ok(backends) = std::env::var("DEP_LLAMA_BACKENDS_DIR") {
             if let Some(out) = Path::new(&backends).parent() {
-                println!("cargo:rustc-link-arg=-Wl,-rpath,{}", out.join("lib").display());
+                println!(
+                    "cargo:rustc-link-arg=-Wl,-rpath,{}",
+                    out.join("lib").display()
+                );
             }
         }
     }

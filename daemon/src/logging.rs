@@ -187,8 +187,11 @@ fn stderr_is_journal() -> bool {
     let Some(value) = std::env::var_os("JOURNAL_STREAM") else {
         return false;
     };
-    std::fs::metadata("/proc/self/fd/2")
-        .is_ok_and(|m| value.to_str().is_some_and(|v| stream_matches(v, m.dev(), m.ino())))
+    std::fs::metadata("/proc/self/fd/2").is_ok_and(|m| {
+        value
+            .to_str()
+            .is_some_and(|v| stream_matches(v, m.dev(), m.ino()))
+    })
 }
 
 /// Whether a `JOURNAL_STREAM` value (`<device>:<inode>`) names the file with `dev` and `ino`.

@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 
 /// The file's sha256 as lowercase hex, from `state_dir/model-hashes.tsv` when the file is unchanged.
 pub fn cached_sha256(path: &Path, state_dir: &Path) -> Result<String> {
-    let meta = std::fs::metadata(path).with_context(|| format!("cannot stat {}", path.display()))?;
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot stat {}", path.display()))?;
     let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let mtime_ns = meta
         .modified()
@@ -47,7 +48,8 @@ pub fn cached_sha256(path: &Path, state_dir: &Path) -> Result<String> {
 }
 
 fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -59,7 +61,11 @@ fn sha256_file(path: &Path) -> Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 #[cfg(test)]
@@ -75,16 +81,30 @@ mod tests {
         let state = dir.path().join("state");
         let h1 = cached_sha256(&model, &state).unwrap();
         // sha256("abc")
-        assert_eq!(h1, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-        assert!(std::fs::read_to_string(state.join("model-hashes.tsv")).unwrap().contains(&h1));
+        assert_eq!(
+            h1,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(
+            std::fs::read_to_string(state.join("model-hashes.tsv"))
+                .unwrap()
+                .contains(&h1)
+        );
         // Same stamp: served from the table (prove it by tampering with the table's hash).
         let table = state.join("model-hashes.tsv");
         let fake = "f".repeat(64);
-        std::fs::write(&table, std::fs::read_to_string(&table).unwrap().replace(&h1, &fake)).unwrap();
+        std::fs::write(
+            &table,
+            std::fs::read_to_string(&table).unwrap().replace(&h1, &fake),
+        )
+        .unwrap();
         assert_eq!(cached_sha256(&model, &state).unwrap(), fake);
         // A changed file (size differs) is hashed again.
         std::fs::write(&model, b"abcd").unwrap();
         let h2 = cached_sha256(&model, &state).unwrap();
-        assert_eq!(h2, "88d4266fd4e6338d13b845fcf289579d209c897823b9217da3e161936f031589");
+        assert_eq!(
+            h2,
+            "88d4266fd4e6338d13b845fcf289579d209c897823b9217da3e161936f031589"
+        );
     }
 }

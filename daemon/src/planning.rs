@@ -49,7 +49,10 @@ pub fn request(config: &Config) -> Result<PlanRequest> {
         }
     };
     let model = ModelProfile::from_gguf_path(&config.model_path).with_context(|| {
-        format!("cannot read the model header of {}", config.model_path.display())
+        format!(
+            "cannot read the model header of {}",
+            config.model_path.display()
+        )
     })?;
     let limits = &config.limits;
     let workload = Workload {
@@ -100,7 +103,8 @@ pub fn plan_or_reuse(config: &Config, req: PlanRequest) -> Result<Planned> {
     let fingerprint = req.fingerprint();
     if let Ok(text) = std::fs::read_to_string(&saved) {
         match Plan::from_json(&text) {
-            Ok(plan) if plan.fingerprint == fingerprint => match plan.fits(&req.host, &req.options) {
+            Ok(plan) if plan.fingerprint == fingerprint => match plan.fits(&req.host, &req.options)
+            {
                 Ok(()) => {
                     return Ok(Planned {
                         plan,

@@ -21,7 +21,10 @@ fn model_path() -> Option<PathBuf> {
     if p.exists() {
         Some(p)
     } else {
-        eprintln!("SKIP: {} not found; run scripts/setup-models.sh", p.display());
+        eprintln!(
+            "SKIP: {} not found; run scripts/setup-models.sh",
+            p.display()
+        );
         None
     }
 }
@@ -52,7 +55,10 @@ fn start(cfg: EngineConfig) -> (tokio::runtime::Runtime, EngineHandle) {
         .build()
         .expect("runtime");
     let (handle, ready) = engine::start(cfg, |_| {}).expect("start");
-    let info = rt.block_on(ready).expect("engine thread").expect("model loads");
+    let info = rt
+        .block_on(ready)
+        .expect("engine thread")
+        .expect("model loads");
     assert!(info.template_tokens.iter().all(|&n| n > 10), "{info:?}");
     (rt, handle)
 }
@@ -138,7 +144,9 @@ fn eight_concurrent_answers_equal_solo_answers() {
         .iter()
         .map(|q| h.submit(greedy(q, max_tokens)).expect("submit"))
         .collect();
-    let batched = rt.block_on(futures_util::future::join_all(streams.into_iter().map(collect)));
+    let batched = rt.block_on(futures_util::future::join_all(
+        streams.into_iter().map(collect),
+    ));
     let mut identical = 0;
     for (i, (b, s)) in batched.iter().zip(&solo).enumerate() {
         let (Event::Done(bc), Event::Done(sc)) = (&b.1, &s.1) else {
@@ -155,7 +163,12 @@ fn eight_concurrent_answers_equal_solo_answers() {
         // single row, so logits differ in the last bits. That may flip a greedy choice only where
         // two tokens are nearly tied: the first differing token must be a near-tie in the solo
         // run. A scheduler bug (wrong sequence, wrong position) diverges at a confident token.
-        let k = bc.tokens.iter().zip(&sc.tokens).take_while(|(x, y)| x == y).count();
+        let k = bc
+            .tokens
+            .iter()
+            .zip(&sc.tokens)
+            .take_while(|(x, y)| x == y)
+            .count();
         let margin = sc.margins.get(k).copied().unwrap_or(f32::INFINITY);
         eprintln!(
             "request {i}: identical for {k} tokens, then a solo margin of {margin:.3}\n solo:    {:?}\n batched: {:?}",
@@ -166,7 +179,9 @@ fn eight_concurrent_answers_equal_solo_answers() {
             "request {i} diverged at token {k} where the solo choice was confident ({margin})"
         );
     }
-    eprintln!("{identical}/8 batched answers token-identical to solo; the rest diverge only at near-ties");
+    eprintln!(
+        "{identical}/8 batched answers token-identical to solo; the rest diverge only at near-ties"
+    );
 }
 
 #[test]
@@ -190,7 +205,10 @@ fn cancel_busy_and_too_long() {
     assert!(matches!(rt.block_on(collect(queued)).1, Event::Done(_)));
     // A prompt that can never fit the 4096-token context.
     let long = "chest pain ".repeat(3000);
-    match rt.block_on(collect(h.submit(greedy(&long, 16)).expect("submit"))).1 {
+    match rt
+        .block_on(collect(h.submit(greedy(&long, 16)).expect("submit")))
+        .1
+    {
         Event::Error(EngineError::PromptTooLong { needed, available }) => {
             assert!(needed > available);
         }

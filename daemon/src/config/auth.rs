@@ -90,7 +90,10 @@ impl RawAuth {
             ("auth.admin_groups", &admin_groups),
         ] {
             if let Some(bad) = names.iter().find(|n| !is_account_name(n)) {
-                return Err((key, format!("{bad:?} is not a user or group name or a numeric id")));
+                return Err((
+                    key,
+                    format!("{bad:?} is not a user or group name or a numeric id"),
+                ));
             }
         }
         Ok(AuthSettings {
@@ -138,7 +141,10 @@ mod tests {
                 admin_groups: Some(vec![bad.to_string()]),
                 ..Default::default()
             };
-            assert!(matches!(raw.validate(), Err(("auth.admin_groups", _))), "{bad:?}");
+            assert!(
+                matches!(raw.validate(), Err(("auth.admin_groups", _))),
+                "{bad:?}"
+            );
         }
         for good in ["wheel", "sudo", "clinic-admins", "_x", "1000", "machine$"] {
             assert!(is_account_name(good), "{good}");

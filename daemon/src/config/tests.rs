@@ -103,7 +103,8 @@ fn the_shipped_file_documents_every_key_and_is_valid() {
         .map(|l| match l.strip_prefix("# ") {
             Some(rest)
                 if rest.split_once(" = ").is_some_and(|(k, _)| {
-                    k.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                    k.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
                 }) =>
             {
                 rest

@@ -52,7 +52,11 @@ impl AdminObject {
     /// Switch the deployment mode: base, adapter or merged (a reload with another engine
     /// configuration). Returns the same report as Reload.
     #[zbus(out_args("report"))]
-    async fn set_mode(&self, mode: String, #[zbus(header)] header: Header<'_>) -> Result<Dict, Error> {
+    async fn set_mode(
+        &self,
+        mode: String,
+        #[zbus(header)] header: Header<'_>,
+    ) -> Result<Dict, Error> {
         let caller = self.authorize(&header, "SetMode").await?;
         let mode = Mode::parse(&mode).map_err(reload_error)?;
         self.run(Trigger::SetMode(mode), &caller).await
@@ -72,7 +76,11 @@ impl AdminObject {
     /// delete the store, so nothing stored before can be read again. Returns expired, evicted,
     /// repaired (t) and rotated (b).
     #[zbus(out_args("result"))]
-    async fn purge_cache(&self, rotate_key: bool, #[zbus(header)] header: Header<'_>) -> Result<Dict, Error> {
+    async fn purge_cache(
+        &self,
+        rotate_key: bool,
+        #[zbus(header)] header: Header<'_>,
+    ) -> Result<Dict, Error> {
         self.authorize(&header, "PurgeCache").await?;
         let cache = self.cache()?;
         let c = Arc::clone(&cache);
@@ -147,7 +155,11 @@ impl AdminObject {
         put(&mut d, status::ACTIVE_REQUESTS, snap.active as u64);
         put(&mut d, status::QUEUE_LENGTH, snap.queued as u64);
         if let Some(engine) = self.service.engine() {
-            put(&mut d, sk::ENGINE_HEARTBEAT_AGE_MS, engine.heartbeat_age().as_millis() as u64);
+            put(
+                &mut d,
+                sk::ENGINE_HEARTBEAT_AGE_MS,
+                engine.heartbeat_age().as_millis() as u64,
+            );
             if let Ok(Ok(e)) = tokio::time::timeout(ENGINE_STATS_TIMEOUT, engine.stats()).await {
                 for (key, v) in [
                     (status::REQUESTS_COMPLETED, e.completed),
@@ -221,7 +233,9 @@ impl AdminObject {
 fn reload_error(e: ReloadError) -> Error {
     match e {
         ReloadError::Busy => Error::Busy(e.to_string()),
-        ReloadError::Config(m) => Error::InvalidArgument(format!("the config file is invalid; nothing was changed: {m}")),
+        ReloadError::Config(m) => Error::InvalidArgument(format!(
+            "the config file is invalid; nothing was changed: {m}"
+        )),
         ReloadError::InvalidArgument(m) => Error::InvalidArgument(m),
         ReloadError::Failed(m) => Error::Internal(m),
     }
@@ -247,10 +261,12 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, Error> {
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(medllm_cache::CacheError::KeyNotRotatable(source))) => Err(Error::NotSupported(format!(
-            "the cache key comes from the systemd credential {source}; rotate it with systemd-creds \
+        Ok(Err(medllm_cache::CacheError::KeyNotRotatable(source))) => {
+            Err(Error::NotSupported(format!(
+                "the cache key comes from the systemd credential {source}; rotate it with systemd-creds \
              and restart the service (see docs/deployment.md)"
-        ))),
+            )))
+        }
         Ok(Err(e)) => Err(Error::Internal(format!("answer cache: {e}"))),
         Err(e) => Err(Error::Internal(format!("the cache task failed: {e}"))),
     }

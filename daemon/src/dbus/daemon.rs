@@ -12,10 +12,10 @@ use zbus::object_server::ObjectServer;
 use zbus::zvariant::OwnedObjectPath;
 use zbus::{Connection, interface};
 
+use super::convert;
 use super::polkit::{Action, Authority};
 use super::registry::{RegisterError, Registry};
 use super::request::{self, Pump, RequestObject};
-use super::convert;
 use crate::service::Service;
 
 /// How long `Status()` waits for the engine thread's counters before answering without them.

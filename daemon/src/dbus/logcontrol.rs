@@ -25,13 +25,20 @@ impl LogControl {
     /// The syslog level (`err`, `warning`, `info`, `debug`, …) of the daemon's own messages.
     #[zbus(property)]
     async fn log_level(&self) -> String {
-        logging::get().map_or("info", |l| logging::syslog_level(l.max_level())).to_string()
+        logging::get()
+            .map_or("info", |l| logging::syslog_level(l.max_level()))
+            .to_string()
     }
 
     #[zbus(property)]
-    async fn set_log_level(&mut self, level: String, #[zbus(header)] header: Option<Header<'_>>) -> fdo::Result<()> {
+    async fn set_log_level(
+        &mut self,
+        level: String,
+        #[zbus(header)] header: Option<Header<'_>>,
+    ) -> fdo::Result<()> {
         self.check_caller(header.as_ref()).await?;
-        let l = logging::get().ok_or_else(|| fdo::Error::NotSupported("logging is not set up".into()))?;
+        let l = logging::get()
+            .ok_or_else(|| fdo::Error::NotSupported("logging is not set up".into()))?;
         let filter = logging::filter_for_syslog_level(&level).ok_or_else(|| {
             fdo::Error::InvalidArgs(format!(
                 "unknown level {level:?} (emerg, alert, crit, err, warning, notice, info, debug)"
@@ -43,13 +50,20 @@ impl LogControl {
     /// Where logs go: `journal`, `console` or `null` (`auto` when setting: the start-up choice).
     #[zbus(property)]
     async fn log_target(&self) -> String {
-        logging::get().map_or("console", |l| l.target().as_str()).to_string()
+        logging::get()
+            .map_or("console", |l| l.target().as_str())
+            .to_string()
     }
 
     #[zbus(property)]
-    async fn set_log_target(&mut self, target: String, #[zbus(header)] header: Option<Header<'_>>) -> fdo::Result<()> {
+    async fn set_log_target(
+        &mut self,
+        target: String,
+        #[zbus(header)] header: Option<Header<'_>>,
+    ) -> fdo::Result<()> {
         self.check_caller(header.as_ref()).await?;
-        let l = logging::get().ok_or_else(|| fdo::Error::NotSupported("logging is not set up".into()))?;
+        let l = logging::get()
+            .ok_or_else(|| fdo::Error::NotSupported("logging is not set up".into()))?;
         let t = match target.as_str() {
             "auto" => None,
             "journal" | "journal-or-kmsg" => Some(Target::Journal),
@@ -85,7 +99,9 @@ impl LogControl {
         if uid == 0 || uid == own {
             Ok(())
         } else {
-            Err(fdo::Error::AccessDenied("only root may change the log settings".into()))
+            Err(fdo::Error::AccessDenied(
+                "only root may change the log settings".into(),
+            ))
         }
     }
 }

@@ -135,7 +135,11 @@ impl Authority {
     }
 
     /// Allow or refuse the sender of `header`; on success, who it is.
-    pub(crate) async fn authorize(&self, header: &Header<'_>, action: Action) -> Result<Caller, Error> {
+    pub(crate) async fn authorize(
+        &self,
+        header: &Header<'_>,
+        action: Action,
+    ) -> Result<Caller, Error> {
         let caller = caller::identify(&self.dbus, header).await?;
         if action == Action::Ask && !self.settings.ask_polkit {
             return Ok(caller); // the D-Bus policy decided
@@ -185,7 +189,12 @@ impl Authority {
         if allowed {
             Ok(caller)
         } else {
-            tracing::info!(uid = caller.uid, pid = caller.pid, action = action.id(), "fallback rule refused");
+            tracing::info!(
+                uid = caller.uid,
+                pid = caller.pid,
+                action = action.id(),
+                "fallback rule refused"
+            );
             Err(Error::NotAuthorized(format!(
                 "{} is not allowed: polkit is not available and the [auth] fallback rule ({}) does not \
                  list this user",
@@ -204,7 +213,11 @@ impl Authority {
     ) -> Result<PolkitAnswer, Error> {
         let subject_details = HashMap::from([("name", Value::from(caller.unique_name.as_str()))]);
         let subject = ("system-bus-name", subject_details);
-        let flags = if interactive { ALLOW_USER_INTERACTION } else { 0 };
+        let flags = if interactive {
+            ALLOW_USER_INTERACTION
+        } else {
+            0
+        };
         let timeout = if interactive {
             INTERACTIVE_TIMEOUT
         } else {
@@ -228,7 +241,9 @@ impl Authority {
             Ok(Err(e)) => {
                 // Fail closed: a polkit that answers with an error is not a polkit that is absent.
                 tracing::warn!(error = %e, action = action.id(), "polkit check failed");
-                Err(Error::NotAuthorized(format!("the polkit check failed: {e}")))
+                Err(Error::NotAuthorized(format!(
+                    "the polkit check failed: {e}"
+                )))
             }
         }
     }
@@ -289,7 +304,9 @@ fn rule_allows(settings: &AuthSettings, uid: u32, groups: Option<&[u32]>) -> boo
     let groups: Vec<u32> = match (groups, &user) {
         (Some(g), _) => g.to_vec(),
         (None, Some(me)) => {
-            let Ok(name) = std::ffi::CString::new(me.name.as_str()) else { return false };
+            let Ok(name) = std::ffi::CString::new(me.name.as_str()) else {
+                return false;
+            };
             nix::unistd::getgrouplist(&name, me.gid)
                 .map(|gs| gs.into_iter().map(Gid::as_raw).collect())
                 .unwrap_or_default()
@@ -322,24 +339,69 @@ mod tests {
     #[test]
     fn the_rule_matches_listed_users_and_group_members_only() {
         // uid 0 is "root" in every account database; gid 0 is "root".
-        assert!(rule_allows(&settings(&["root"], &[], Fallback::Rule), 0, Some(&[])));
-        assert!(rule_allows(&settings(&["4242"], &[], Fallback::Rule), 4242, Some(&[])));
-        assert!(!rule_allows(&settings(&["4242"], &[], Fallback::Rule), 4243, Some(&[])));
-        assert!(rule_allows(&settings(&[], &["root"], Fallback::Rule), 4242, Some(&[7, 0])));
-        assert!(rule_allows(&settings(&[], &["77"], Fallback::Rule), 4242, Some(&[77])));
-        assert!(!rule_allows(&settings(&[], &["root"], Fallback::Rule), 4242, Some(&[7])));
-        assert!(!rule_allows(&settings(&[], &["no-such-group-x"], Fallback::Rule), 4242, Some(&[0])));
-        assert!(!rule_allows(&settings(&[], &[], Fallback::Rule), 4242, Some(&[0])));
+        assert!(rule_allows(
+            &settings(&["root"], &[], Fallback::Rule),
+            0,
+            Some(&[])
+        ));
+        assert!(rule_allows(
+            &settings(&["4242"], &[], Fallback::Rule),
+            4242,
+            Some(&[])
+        ));
+        assert!(!rule_allows(
+            &settings(&["4242"], &[], Fallback::Rule),
+            4243,
+            Some(&[])
+        ));
+        assert!(rule_allows(
+            &settings(&[], &["root"], Fallback::Rule),
+            4242,
+            Some(&[7, 0])
+        ));
+        assert!(rule_allows(
+            &settings(&[], &["77"], Fallback::Rule),
+            4242,
+            Some(&[77])
+        ));
+        assert!(!rule_allows(
+            &settings(&[], &["root"], Fallback::Rule),
+            4242,
+            Some(&[7])
+        ));
+        assert!(!rule_allows(
+            &settings(&[], &["no-such-group-x"], Fallback::Rule),
+            4242,
+            Some(&[0])
+        ));
+        assert!(!rule_allows(
+            &settings(&[], &[], Fallback::Rule),
+            4242,
+            Some(&[0])
+        ));
     }
 
     #[test]
     fn absent_means_not_on_the_bus_only() {
         let name = |n: &str| zbus::names::OwnedErrorName::try_from(n).unwrap();
-        let msg = || zbus::message::Message::method_call("/", "M").unwrap().build(&()).unwrap();
+        let msg = || {
+            zbus::message::Message::method_call("/", "M")
+                .unwrap()
+                .build(&())
+                .unwrap()
+        };
         let err = |n: &str| zbus::Error::MethodError(name(n), None, msg());
-        assert!(polkit_absent(&err("org.freedesktop.DBus.Error.ServiceUnknown")));
-        assert!(polkit_absent(&err("org.freedesktop.DBus.Error.Spawn.ServiceNotFound")));
-        assert!(!polkit_absent(&err("org.freedesktop.PolicyKit1.Error.NotAuthorized")));
-        assert!(!polkit_absent(&err("org.freedesktop.DBus.Error.AccessDenied")));
+        assert!(polkit_absent(&err(
+            "org.freedesktop.DBus.Error.ServiceUnknown"
+        )));
+        assert!(polkit_absent(&err(
+            "org.freedesktop.DBus.Error.Spawn.ServiceNotFound"
+        )));
+        assert!(!polkit_absent(&err(
+            "org.freedesktop.PolicyKit1.Error.NotAuthorized"
+        )));
+        assert!(!polkit_absent(&err(
+            "org.freedesktop.DBus.Error.AccessDenied"
+        )));
     }
 }

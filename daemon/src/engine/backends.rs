@@ -29,14 +29,22 @@ pub struct LoadedBackends {
 /// Load backend modules from `dir`. `wanted` forces a CPU variant by name.
 pub fn load_from(dir: &Path, wanted: Option<&str>) -> Result<LoadedBackends, EngineError> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
-        EngineError::Internal(format!("cannot read backend directory {}: {e}", dir.display()))
+        EngineError::Internal(format!(
+            "cannot read backend directory {}: {e}",
+            dir.display()
+        ))
     })?;
     let mut cpu: Vec<(String, PathBuf)> = Vec::new();
     let mut others: Vec<(String, PathBuf)> = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
-        let Some(stem) = name.strip_prefix("libggml-").and_then(|s| s.strip_suffix(".so")) else {
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Some(stem) = name
+            .strip_prefix("libggml-")
+            .and_then(|s| s.strip_suffix(".so"))
+        else {
             continue;
         };
         match stem.strip_prefix("cpu-") {
@@ -103,7 +111,9 @@ fn score_of(path: &Path) -> i32 {
     // SAFETY: the module is one of ours; `ggml_backend_score` takes no arguments and only reads
     // CPUID. The library is unloaded again when `lib` drops.
     unsafe {
-        let Ok(lib) = libloading::Library::new(path) else { return 0 };
+        let Ok(lib) = libloading::Library::new(path) else {
+            return 0;
+        };
         let Ok(f) = lib.get::<unsafe extern "C" fn() -> i32>(b"ggml_backend_score\0") else {
             return 0;
         };
@@ -117,7 +127,10 @@ fn load_module(path: &Path) -> Result<(), EngineError> {
     // SAFETY: a valid C string; ggml registers the module and keeps it loaded.
     let reg = unsafe { llama_cpp_sys_2::ggml_backend_load(c.as_ptr()) };
     if reg.is_null() {
-        return Err(EngineError::Internal(format!("ggml could not load {}", path.display())));
+        return Err(EngineError::Internal(format!(
+            "ggml could not load {}",
+            path.display()
+        )));
     }
     Ok(())
 }

@@ -7,9 +7,9 @@
 //! it finishes or is cancelled). It never touches llama.cpp directly: everything model-specific
 //! goes through [`ModelOps`].
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::handle::{Command, SharedCounters, Submission};
@@ -229,7 +229,9 @@ impl<M: ModelOps> Core<M> {
             generated: Vec::new(),
             sampler,
             utf8: Utf8Stream::default(),
-            stop: StopMatcher::new(&[req.sampling.stop.as_slice(), prompt.stop.as_slice()].concat()),
+            stop: StopMatcher::new(
+                &[req.sampling.stop.as_slice(), prompt.stop.as_slice()].concat(),
+            ),
             out,
             usage: Usage::default(),
             admitted_at: None,
@@ -342,7 +344,11 @@ impl<M: ModelOps> Core<M> {
 
     /// The adapter group of the active requests (`None` when idle).
     fn running_group(&self) -> Option<Option<usize>> {
-        self.slots.iter().flatten().next().map(|l| self.adapter_of(l))
+        self.slots
+            .iter()
+            .flatten()
+            .next()
+            .map(|l| self.adapter_of(l))
     }
 
     fn seq_of(&self, slot: usize) -> u32 {
@@ -373,7 +379,9 @@ impl<M: ModelOps> Core<M> {
         let n_gen = batch.len();
 
         // 2. Prompt chunks, round-robin, within the prefill cap.
-        let mut budget = n_batch.saturating_sub(n_gen).min(self.cfg.prefill_chunk.max(1));
+        let mut budget = n_batch
+            .saturating_sub(n_gen)
+            .min(self.cfg.prefill_chunk.max(1));
         let prefilling: Vec<usize> = (0..self.slots.len())
             .map(|k| (self.rr_cursor + k) % self.slots.len())
             .filter(|&i| {
@@ -391,9 +399,15 @@ impl<M: ModelOps> Core<M> {
             if budget == 0 {
                 break;
             }
-            let Some(l) = self.slots[i].as_ref() else { continue };
+            let Some(l) = self.slots[i].as_ref() else {
+                continue;
+            };
             // The last one in this round may take whatever the others left.
-            let share = if k + 1 == prefilling.len() { budget } else { fair_share };
+            let share = if k + 1 == prefilling.len() {
+                budget
+            } else {
+                fair_share
+            };
             let take = (l.feed.len() - l.n_past).min(share).min(budget);
             let seq = self.seq_of(i);
             for j in 0..take {
@@ -421,7 +435,9 @@ impl<M: ModelOps> Core<M> {
                     tracing::error!(error = ?e, "cannot apply the LoRA adapter");
                     for i in 0..self.slots.len() {
                         if let Some(mut l) = self.free_slot(i) {
-                            l.fail(EngineError::Internal(format!("cannot apply the adapter: {e:?}")));
+                            l.fail(EngineError::Internal(format!(
+                                "cannot apply the adapter: {e:?}"
+                            )));
                             self.retire(l, false);
                         }
                     }
@@ -478,7 +494,9 @@ impl<M: ModelOps> Core<M> {
 
     /// Handle the logits of one row: sample the next token, or score candidates.
     fn after_logits(&mut self, i: usize, row: usize) {
-        let Some(l) = self.slots[i].as_mut() else { return };
+        let Some(l) = self.slots[i].as_mut() else {
+            return;
+        };
         if let Some(cands) = l.score_tokens.clone() {
             let scores = self.model.logprobs(row, &cands);
             let done = l.completion(FinishReason::Scored, scores);
@@ -565,7 +583,9 @@ impl<M: ModelOps> Core<M> {
             return;
         };
         let alone = self.slots.iter().flatten().count() == 1;
-        let Some(mut l) = self.free_slot(i) else { return };
+        let Some(mut l) = self.free_slot(i) else {
+            return;
+        };
         if alone {
             tracing::error!(request = l.id, "KV cache full with a single request");
             l.fail(EngineError::Internal(
@@ -574,7 +594,10 @@ impl<M: ModelOps> Core<M> {
             self.retire(l, false);
             return;
         }
-        tracing::warn!(request = l.id, "KV cache full: preempting the youngest request");
+        tracing::warn!(
+            request = l.id,
+            "KV cache full: preempting the youngest request"
+        );
         // Admit nobody until a request ends: re-admitting now would only fill the same cells
         // again and preempt the same request forever.
         self.kv_full = true;
@@ -624,7 +647,9 @@ impl<M: ModelOps> Core<M> {
     fn publish(&mut self) {
         let active = self.slots.iter().flatten().count();
         self.counters.active.store(active, Ordering::Relaxed);
-        self.counters.queued.store(self.queue.len(), Ordering::Relaxed);
+        self.counters
+            .queued
+            .store(self.queue.len(), Ordering::Relaxed);
         let now = Instant::now();
         self.recent.push((now, self.stats.tokens_generated));
         self.recent
@@ -646,7 +671,10 @@ impl<M: ModelOps> Core<M> {
             .slots
             .iter()
             .flatten()
-            .map(|l| l.n_past.saturating_sub(l.usage.reused_prompt_tokens as usize))
+            .map(|l| {
+                l.n_past
+                    .saturating_sub(l.usage.reused_prompt_tokens as usize)
+            })
             .sum();
         s.kv_cells_used = (template_cells + own) as u32;
         s.leaked_sequences = self.leaked_sequences().len() as u32;
@@ -696,7 +724,11 @@ impl<M: ModelOps> Core<M> {
 }
 
 /// Decode `tokens` into sequence `seq` from position 0, in batch-sized chunks.
-fn prefill_sequence<M: ModelOps>(model: &mut M, seq: u32, tokens: &[Token]) -> Result<(), EngineError> {
+fn prefill_sequence<M: ModelOps>(
+    model: &mut M,
+    seq: u32,
+    tokens: &[Token],
+) -> Result<(), EngineError> {
     let n_batch = model.n_batch().max(1) as usize;
     for (c, chunk) in tokens.chunks(n_batch).enumerate() {
         let batch: Vec<BatchItem> = chunk

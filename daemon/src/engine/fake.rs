@@ -75,7 +75,13 @@ impl FakeModel {
     fn next_token(&self, seq: u32, pos: usize) -> Token {
         let toks = &self.seqs[&seq].tokens[..=pos];
         // FNV-1a over the sequence content.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ self.seq_adapter.get(&seq).copied().flatten().map_or(0, |a| a as u64 + 1);
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325
+            ^ self
+                .seq_adapter
+                .get(&seq)
+                .copied()
+                .flatten()
+                .map_or(0, |a| a as u64 + 1);
         for &t in toks {
             h ^= t as u64;
             h = h.wrapping_mul(0x0100_0000_01b3);
@@ -119,7 +125,10 @@ impl ModelOps for FakeModel {
 
     fn decode(&mut self, batch: &[BatchItem]) -> Result<(), DecodeFailure> {
         if batch.is_empty() || batch.len() > self.n_batch as usize {
-            return Err(DecodeFailure::Other(format!("bad batch size {}", batch.len())));
+            return Err(DecodeFailure::Other(format!(
+                "bad batch size {}",
+                batch.len()
+            )));
         }
         let new_cells = batch.len();
         if self.cells_used() + new_cells > self.kv_capacity {
@@ -175,7 +184,13 @@ impl ModelOps for FakeModel {
         let best = self.next_token(seq, pos);
         tokens
             .iter()
-            .map(|&t| if t == best { -0.1 } else { -5.0 - (t as f32) / 1000.0 })
+            .map(|&t| {
+                if t == best {
+                    -0.1
+                } else {
+                    -5.0 - (t as f32) / 1000.0
+                }
+            })
             .collect()
     }
 
@@ -189,7 +204,10 @@ impl ModelOps for FakeModel {
             s.tokens[..(len as usize).min(s.tokens.len())].to_vec()
         });
         let kv = self.seqs.entry(dst).or_default();
-        assert!(kv.tokens.is_empty(), "sharing into a non-empty sequence {dst}");
+        assert!(
+            kv.tokens.is_empty(),
+            "sharing into a non-empty sequence {dst}"
+        );
         kv.shared = prefix.len();
         kv.tokens = prefix;
         let tag = self.seq_adapter.get(&src).copied().flatten();

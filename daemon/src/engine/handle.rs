@@ -4,12 +4,12 @@
 //! call here is non-blocking: when the engine is saturated, `submit` says `Busy` at once instead
 //! of waiting (a clinic app must be able to tell the user "try again" rather than hang).
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
-use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use super::types::{EngineError, EngineStats, Event, GenerateRequest};
 
@@ -78,11 +78,11 @@ impl EngineHandle {
         if req.question.trim().is_empty() {
             return Err(EngineError::InvalidArgument("the question is empty".into()));
         }
-        let permit = Arc::clone(&self.admission).try_acquire_owned().map_err(|_| {
-            EngineError::Busy {
+        let permit = Arc::clone(&self.admission)
+            .try_acquire_owned()
+            .map_err(|_| EngineError::Busy {
                 queued: self.counters.queued.load(Ordering::Relaxed),
-            }
-        })?;
+            })?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
         let cancel = Arc::new(AtomicBool::new(false));

@@ -12,16 +12,16 @@ use std::pin::pin;
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use llama_cpp_2::DecodeError;
+use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::context::params::{KvCacheType, LlamaContextParams};
 use llama_cpp_2::context::session::LlamaStateSeqFlags;
-use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaLoraAdapter, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
-use llama_cpp_2::DecodeError;
 
 use super::backends::{self, LoadedBackends};
 use super::config::{EngineConfig, FlashAttention, KvType};
@@ -227,7 +227,9 @@ pub struct LlamaOps<'m> {
 
 impl std::fmt::Debug for LlamaOps<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LlamaOps").field("n_batch", &self.n_batch).finish()
+        f.debug_struct("LlamaOps")
+            .field("n_batch", &self.n_batch)
+            .finish()
     }
 }
 
@@ -245,7 +247,8 @@ impl<'m> LlamaOps<'m> {
         adapters: Vec<(LlamaLoraAdapter, f32)>,
     ) -> Self {
         let n_batch = ctx.n_batch();
-        let empty_seq_state = ctx.state_seq_get_size_ext(probe_seq as i32, LlamaStateSeqFlags::empty());
+        let empty_seq_state =
+            ctx.state_seq_get_size_ext(probe_seq as i32, LlamaStateSeqFlags::empty());
         Self {
             chat_template: chat_template_for(model, template),
             model,
@@ -321,8 +324,18 @@ impl ModelOps for LlamaOps<'_> {
             .map(|t| t.0)
             .collect();
         let template_len = tokens.len();
-        tokens.extend(vocab.tokenize(question.as_bytes(), false, false).into_iter().map(|t| t.0));
-        tokens.extend(vocab.tokenize(after.as_bytes(), false, true).into_iter().map(|t| t.0));
+        tokens.extend(
+            vocab
+                .tokenize(question.as_bytes(), false, false)
+                .into_iter()
+                .map(|t| t.0),
+        );
+        tokens.extend(
+            vocab
+                .tokenize(after.as_bytes(), false, true)
+                .into_iter()
+                .map(|t| t.0),
+        );
         Ok(Prompt {
             tokens,
             template_len,
@@ -346,7 +359,9 @@ impl ModelOps for LlamaOps<'_> {
                     return Err(DecodeFailure::Other(format!("no adapter {i}")));
                 };
                 let scale = *scale;
-                self.ctx.lora_adapter_set(a, scale).map_err(|e| e.to_string())
+                self.ctx
+                    .lora_adapter_set(a, scale)
+                    .map_err(|e| e.to_string())
             }
             None => match self.adapters.first_mut() {
                 // Clearing needs an adapter handle in this API; with none loaded there is nothing to clear.
@@ -362,7 +377,12 @@ impl ModelOps for LlamaOps<'_> {
         self.last_rows.clear();
         for (i, item) in batch.iter().enumerate() {
             self.batch
-                .add(LlamaToken(item.token), item.pos as i32, &[item.seq as i32], item.logits)
+                .add(
+                    LlamaToken(item.token),
+                    item.pos as i32,
+                    &[item.seq as i32],
+                    item.logits,
+                )
                 .map_err(|e| DecodeFailure::Other(e.to_string()))?;
             self.last_rows.push(i as i32);
         }

@@ -4,12 +4,12 @@
 //! thread: text that cannot be sent yet (the client reads slowly) is coalesced into one pending
 //! chunk, so one slow client can neither stall the batch nor grow memory beyond its own answer.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::mpsc::{self, error::TrySendError};
 
 use super::handle::RequestId;
 use super::ops::Token;
@@ -63,7 +63,10 @@ impl Outbox {
     /// Hand over as much as the channel takes right now.
     pub fn flush(&mut self) -> Delivery {
         if !self.text.is_empty() {
-            match self.tx.try_send(Event::Token(std::mem::take(&mut self.text))) {
+            match self
+                .tx
+                .try_send(Event::Token(std::mem::take(&mut self.text)))
+            {
                 Ok(()) => {}
                 Err(TrySendError::Full(Event::Token(t))) => {
                     self.text = t;
@@ -132,7 +135,8 @@ impl<S> Live<S> {
 
     /// KV cells this request may come to hold beyond what it shares with its template.
     pub fn budget(&self, reuse: usize) -> usize {
-        let remaining = (self.req.sampling.max_tokens as usize).saturating_sub(self.generated.len());
+        let remaining =
+            (self.req.sampling.max_tokens as usize).saturating_sub(self.generated.len());
         self.feed.len().saturating_sub(reuse) + remaining
     }
 
@@ -208,7 +212,11 @@ impl<S> Live<S> {
                 preemptions: self.preemptions,
             },
             scores,
-            tokens: if self.req.trace { self.generated.clone() } else { Vec::new() },
+            tokens: if self.req.trace {
+                self.generated.clone()
+            } else {
+                Vec::new()
+            },
             margins: self.margins.clone(),
         }
     }

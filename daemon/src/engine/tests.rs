@@ -2,14 +2,14 @@
 //! admission and `Busy`, priorities, cancellation, preemption, fairness, and no leaked sequences
 //! after thousands of random submit/cancel operations.
 
-use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
+use std::sync::mpsc as std_mpsc;
 
 use super::core::{Core, CoreConfig};
 use super::fake::FakeModel;
 use super::handle::EngineHandle;
 use super::types::{EngineError, Event, FinishReason, GenerateRequest, SamplingParams};
-use super::{spawn_thread, RequestStream};
+use super::{RequestStream, spawn_thread};
 
 struct Harness {
     handle: EngineHandle,
@@ -17,7 +17,12 @@ struct Harness {
 }
 
 impl Harness {
-    fn start(model: FakeModel, max_parallel: usize, max_queue: usize, prefill_chunk: usize) -> Self {
+    fn start(
+        model: FakeModel,
+        max_parallel: usize,
+        max_queue: usize,
+        prefill_chunk: usize,
+    ) -> Self {
         Self::start_with_adapters(model, max_parallel, max_queue, prefill_chunk, Vec::new())
     }
 
@@ -29,7 +34,10 @@ impl Harness {
         adapters: Vec<Option<usize>>,
     ) -> Self {
         let (done_tx, done) = std_mpsc::channel();
-        let systems = vec!["You are careful.".to_string(), "Emergency: be quick.".to_string()];
+        let systems = vec![
+            "You are careful.".to_string(),
+            "Emergency: be quick.".to_string(),
+        ];
         let cfg = CoreConfig {
             max_parallel,
             prefill_chunk,
@@ -37,8 +45,14 @@ impl Harness {
             template_adapters: adapters,
         };
         let handle = spawn_thread(max_parallel, max_queue, systems.len(), move |init| {
-            let core = Core::new(model, cfg, &systems, Arc::clone(&init.counters), init.started)
-                .expect("templates prefill");
+            let core = Core::new(
+                model,
+                cfg,
+                &systems,
+                Arc::clone(&init.counters),
+                init.started,
+            )
+            .expect("templates prefill");
             let core = core.run(init.rx);
             let _ = done_tx.send(core);
         })
@@ -89,7 +103,12 @@ fn rt() -> tokio::runtime::Runtime {
 
 fn questions(n: usize) -> Vec<String> {
     (0..n)
-        .map(|i| format!("What is the dose of drug number {i} for an adult with condition {}?", i * 7))
+        .map(|i| {
+            format!(
+                "What is the dose of drug number {i} for an adult with condition {}?",
+                i * 7
+            )
+        })
         .collect()
 }
 
@@ -107,8 +126,13 @@ fn batched_answers_equal_solo_answers() {
     assert!(solo.stop().leaked_sequences().is_empty());
     // Batched: all eight at once.
     let h = Harness::start(FakeModel::new(4096, 512), 8, 16, 64);
-    let streams: Vec<_> = qs.iter().map(|q| h.handle.submit(req(q, 40)).expect("submit")).collect();
-    let together = rt.block_on(futures_util::future::join_all(streams.into_iter().map(collect)));
+    let streams: Vec<_> = qs
+        .iter()
+        .map(|q| h.handle.submit(req(q, 40)).expect("submit"))
+        .collect();
+    let together = rt.block_on(futures_util::future::join_all(
+        streams.into_iter().map(collect),
+    ));
     for (i, (a, b)) in alone.iter().zip(&together).enumerate() {
         assert_eq!(a.0, b.0, "answer {i} differs under batching");
         assert!(!a.0.is_empty());
@@ -138,7 +162,13 @@ fn full_queue_is_busy_and_recovers() {
     let rt = rt();
     let h = Harness::start(FakeModel::new(4096, 512), 1, 2, 64);
     // 1 running + 2 queued fill the admission limit.
-    let held: Vec<_> = (0..3).map(|i| h.handle.submit(req(&format!("q{i}"), 200)).expect("admitted")).collect();
+    let held: Vec<_> = (0..3)
+        .map(|i| {
+            h.handle
+                .submit(req(&format!("q{i}"), 200))
+                .expect("admitted")
+        })
+        .collect();
     match h.handle.submit(req("one too many", 10)) {
         Err(EngineError::Busy { .. }) => {}
         other => panic!("expected Busy, got {other:?}"),
@@ -147,7 +177,10 @@ fn full_queue_is_busy_and_recovers() {
         rt.block_on(collect(s));
     }
     // Permits were returned: the service takes new work again.
-    let s = h.handle.submit(req("after the flood", 10)).expect("accepted after drain");
+    let s = h
+        .handle
+        .submit(req("after the flood", 10))
+        .expect("accepted after drain");
     assert!(matches!(rt.block_on(collect(s)).1, Event::Done(_)));
     assert!(h.stop().leaked_sequences().is_empty());
 }
@@ -199,9 +232,18 @@ fn emergency_priority_is_admitted_first() {
     let rt = rt();
     let h = Harness::start(FakeModel::new(4096, 512).never_end(), 1, 8, 64);
     // Occupy the only slot until everything else is queued.
-    let mut running = h.handle.submit(req("occupy the only slot", 3000)).expect("submit");
+    let mut running = h
+        .handle
+        .submit(req("occupy the only slot", 3000))
+        .expect("submit");
     assert!(matches!(rt.block_on(running.next()), Some(Event::Token(_))));
-    let low: Vec<_> = (0..3).map(|i| h.handle.submit(req(&format!("routine {i}"), 5)).expect("submit")).collect();
+    let low: Vec<_> = (0..3)
+        .map(|i| {
+            h.handle
+                .submit(req(&format!("routine {i}"), 5))
+                .expect("submit")
+        })
+        .collect();
     let mut urgent = req("chest pain now", 5);
     urgent.priority = 10;
     let urgent = h.handle.submit(urgent).expect("submit");
@@ -246,7 +288,11 @@ fn long_prompt_does_not_freeze_generation() {
     // No step carried more than the generating tokens plus the prefill cap (the first batches
     // are the templates, decoded at start-up).
     let n_templates = core.template_lengths().len();
-    let max_batch = core.model().batch_sizes[n_templates..].iter().copied().max().unwrap_or(0);
+    let max_batch = core.model().batch_sizes[n_templates..]
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0);
     assert!(max_batch <= 2 + chunk, "a step carried {max_batch} tokens");
 }
 
@@ -259,20 +305,31 @@ fn kv_pressure_preempts_youngest_and_everyone_finishes() {
     let solo = Harness::start(FakeModel::new(4096, 512), 1, 8, 64);
     let alone: Vec<_> = qs
         .iter()
-        .map(|q| rt.block_on(collect(solo.handle.submit(req(q, 30)).expect("submit"))).0)
+        .map(|q| {
+            rt.block_on(collect(solo.handle.submit(req(q, 30)).expect("submit")))
+                .0
+        })
         .collect();
     solo.stop();
     let mut tight = FakeModel::new(4096, 512);
     tight.squeeze_capacity(260);
     let h = Harness::start(tight, 4, 8, 64);
-    let streams: Vec<_> = qs.iter().map(|q| h.handle.submit(req(q, 30)).expect("submit")).collect();
-    let got = rt.block_on(futures_util::future::join_all(streams.into_iter().map(collect)));
+    let streams: Vec<_> = qs
+        .iter()
+        .map(|q| h.handle.submit(req(q, 30)).expect("submit"))
+        .collect();
+    let got = rt.block_on(futures_util::future::join_all(
+        streams.into_iter().map(collect),
+    ));
     for (i, (text, ev)) in got.iter().enumerate() {
         assert!(matches!(ev, Event::Done(_)), "request {i}: {ev:?}");
         assert_eq!(text, &alone[i], "request {i} changed after preemption");
     }
     let core = h.stop();
-    assert!(core.stats().preemptions > 0, "the test did not create KV pressure");
+    assert!(
+        core.stats().preemptions > 0,
+        "the test did not create KV pressure"
+    );
     assert!(core.leaked_sequences().is_empty());
 }
 
@@ -310,7 +367,10 @@ fn random_submit_cancel_storm_leaks_nothing() {
     rt.block_on(async {
         for _ in 0..10_000 {
             match next() % 4 {
-                0 | 1 => match h.handle.submit(req(&format!("q{}", next() % 1000), (next() % 50 + 1) as u32)) {
+                0 | 1 => match h.handle.submit(req(
+                    &format!("q{}", next() % 1000),
+                    (next() % 50 + 1) as u32,
+                )) {
                     Ok(s) => live.push(s),
                     Err(EngineError::Busy { .. }) => busy += 1,
                     Err(e) => panic!("{e}"),
@@ -336,11 +396,18 @@ fn random_submit_cancel_storm_leaks_nothing() {
             collect(s).await;
         }
     });
-    assert!(ok > 100 && busy > 0, "ok {ok}, busy {busy}: the storm did not exercise both paths");
+    assert!(
+        ok > 100 && busy > 0,
+        "ok {ok}, busy {busy}: the storm did not exercise both paths"
+    );
     // Let the engine process the last cancellations, then inspect.
     std::thread::sleep(std::time::Duration::from_millis(50));
     let core = h.stop();
-    assert!(core.leaked_sequences().is_empty(), "{:?}", core.leaked_sequences());
+    assert!(
+        core.leaked_sequences().is_empty(),
+        "{:?}",
+        core.leaked_sequences()
+    );
     let template_cells: usize = core.template_lengths().iter().sum();
     assert_eq!(core.model().cells_used(), template_cells);
     assert_eq!(core.stats().active, 0);
@@ -362,12 +429,20 @@ fn batches_stay_adapter_homogeneous_and_answers_match_solo() {
     let solo = Harness::start_with_adapters(FakeModel::new(4096, 512), 1, 16, 64, adapters.clone());
     let alone: Vec<_> = reqs
         .iter()
-        .map(|r| rt.block_on(collect(solo.handle.submit(r.clone()).expect("submit"))).0)
+        .map(|r| {
+            rt.block_on(collect(solo.handle.submit(r.clone()).expect("submit")))
+                .0
+        })
         .collect();
     solo.stop();
     let h = Harness::start_with_adapters(FakeModel::new(4096, 512), 4, 16, 64, adapters);
-    let streams: Vec<_> = reqs.iter().map(|r| h.handle.submit(r.clone()).expect("submit")).collect();
-    let got = rt.block_on(futures_util::future::join_all(streams.into_iter().map(collect)));
+    let streams: Vec<_> = reqs
+        .iter()
+        .map(|r| h.handle.submit(r.clone()).expect("submit"))
+        .collect();
+    let got = rt.block_on(futures_util::future::join_all(
+        streams.into_iter().map(collect),
+    ));
     for (i, ((text, ev), solo_text)) in got.iter().zip(&alone).enumerate() {
         // The fake refuses to decode a sequence under another adapter than its cells were computed
         // with, so a mixed batch would have ended in an error here.
@@ -379,7 +454,9 @@ fn batches_stay_adapter_homogeneous_and_answers_match_solo() {
     // The adapter really changes template-1 answers (otherwise a mix-up could go unnoticed).
     let base = Harness::start_with_adapters(FakeModel::new(4096, 512), 1, 16, 64, vec![None, None]);
     let r = reqs[1].clone();
-    let without = rt.block_on(collect(base.handle.submit(r).expect("submit"))).0;
+    let without = rt
+        .block_on(collect(base.handle.submit(r).expect("submit")))
+        .0;
     base.stop();
     assert_ne!(without, alone[1], "adapter 0 did not change the answer");
 }

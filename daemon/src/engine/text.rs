@@ -175,16 +175,25 @@ mod tests {
 
     #[test]
     fn stop_across_chunk_boundary() {
-        assert_eq!(run(&["</end>"], &["abc </e", "nd> tail"]), ("abc ".into(), true));
+        assert_eq!(
+            run(&["</end>"], &["abc </e", "nd> tail"]),
+            ("abc ".into(), true)
+        );
         assert_eq!(run(&["STOP"], &["S", "T", "O", "P"]), (String::new(), true));
         // A near-miss is released at the end.
-        assert_eq!(run(&["</end>"], &["abc </e", "x"]), ("abc </ex".into(), false));
+        assert_eq!(
+            run(&["</end>"], &["abc </e", "x"]),
+            ("abc </ex".into(), false)
+        );
         assert_eq!(run(&["</end>"], &["abc </en"]), ("abc </en".into(), false));
     }
 
     #[test]
     fn earliest_stop_wins() {
-        assert_eq!(run(&["world", "lo w"], &["hello world"]), ("hel".into(), true));
+        assert_eq!(
+            run(&["world", "lo w"], &["hello world"]),
+            ("hel".into(), true)
+        );
     }
 
     #[test]

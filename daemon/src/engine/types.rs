@@ -60,7 +60,10 @@ impl SamplingParams {
     pub fn validate(&self) -> Result<(), EngineError> {
         let bad = |what: String| Err(EngineError::InvalidArgument(what));
         if !(0.0..=5.0).contains(&self.temperature) || self.temperature.is_nan() {
-            return bad(format!("temperature must be in 0..=5, got {}", self.temperature));
+            return bad(format!(
+                "temperature must be in 0..=5, got {}",
+                self.temperature
+            ));
         }
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
             return bad(format!("top_p must be in (0, 1], got {}", self.top_p));
@@ -69,7 +72,10 @@ impl SamplingParams {
             return bad(format!("min_p must be in 0..=1, got {}", self.min_p));
         }
         if !(self.repeat_penalty > 0.0 && self.repeat_penalty <= 5.0) {
-            return bad(format!("repeat_penalty must be in (0, 5], got {}", self.repeat_penalty));
+            return bad(format!(
+                "repeat_penalty must be in (0, 5], got {}",
+                self.repeat_penalty
+            ));
         }
         if self.max_tokens == 0 {
             return bad("max_tokens must be at least 1".into());
@@ -77,7 +83,11 @@ impl SamplingParams {
         if self.stop.len() > MAX_STOP_STRINGS {
             return bad(format!("at most {MAX_STOP_STRINGS} stop strings"));
         }
-        if self.stop.iter().any(|s| s.is_empty() || s.len() > MAX_STOP_LEN) {
+        if self
+            .stop
+            .iter()
+            .any(|s| s.is_empty() || s.len() > MAX_STOP_LEN)
+        {
             return bad(format!("stop strings must be 1..={MAX_STOP_LEN} bytes"));
         }
         Ok(())

@@ -58,7 +58,8 @@ pub(super) fn prepare(
         let planned = if fresh_plan {
             plan_and_save(&config, req)?
         } else {
-            planning::plan_or_reuse(&config, req).map_err(|e| ReloadError::Failed(format!("{e:#}")))?
+            planning::plan_or_reuse(&config, req)
+                .map_err(|e| ReloadError::Failed(format!("{e:#}")))?
         };
         let beside = planned.plan.fits(&probed, &planned.request.options).is_ok();
         (Some(planned), beside)
@@ -173,8 +174,12 @@ mod tests {
 
     fn config(text: &str) -> Config {
         let raw = parse_raw(text, Path::new("/etc/medllm/t.toml")).unwrap();
-        Config::from_raw(raw, Some(PathBuf::from("/etc/medllm/t.toml")), &Overrides::default())
-            .unwrap()
+        Config::from_raw(
+            raw,
+            Some(PathBuf::from("/etc/medllm/t.toml")),
+            &Overrides::default(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -188,7 +193,12 @@ mod tests {
         );
         assert_eq!(
             restart_required(&old, &new),
-            ["model.categories", "limits.max_question_bytes", "auth", "cache"]
+            [
+                "model.categories",
+                "limits.max_question_bytes",
+                "auth",
+                "cache"
+            ]
         );
     }
 }

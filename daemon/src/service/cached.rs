@@ -80,7 +80,9 @@ impl CacheContext {
     /// client that asks again at once gets the hit. Refusals (sampling, identifiers, size) are
     /// logged without the text.
     pub async fn store(self, question: String, answer: String) {
-        let done = tokio::task::spawn_blocking(move || self.cache.store(&self.key, &question, &answer)).await;
+        let done =
+            tokio::task::spawn_blocking(move || self.cache.store(&self.key, &question, &answer))
+                .await;
         match done {
             Ok(Ok(adm)) if adm.is_admitted() => tracing::debug!("answer cached"),
             Ok(Ok(adm)) => tracing::info!(admission = ?adm, "answer not cached"),

@@ -11,7 +11,7 @@ use medllm_classify::{Category, Segment, ThinkSplitter};
 use tokio::sync::mpsc;
 
 use super::types::{AskEvent, CacheOutcome, Details, Outcome, ServiceError};
-use super::{map_engine_error, InflightSlot};
+use super::{InflightSlot, map_engine_error};
 use crate::engine::{Completion, Event, RequestStream};
 
 /// Answer events buffered per request; the engine coalesces tokens while this is full.
@@ -59,7 +59,9 @@ impl AskStream {
             }
         }
         Outcome {
-            result: Err(ServiceError::Internal("the answer stream ended early".into())),
+            result: Err(ServiceError::Internal(
+                "the answer stream ended early".into(),
+            )),
             answer: String::new(),
             details: empty_details("", Category::Diagnosis, false, "error"),
         }
@@ -82,7 +84,12 @@ pub(crate) struct ForwardContext {
 }
 
 /// Details with nothing measured yet.
-pub(crate) fn empty_details(model_id: &str, category: Category, overridden: bool, finish: &str) -> Details {
+pub(crate) fn empty_details(
+    model_id: &str,
+    category: Category,
+    overridden: bool,
+    finish: &str,
+) -> Details {
     Details {
         category: category.as_str().to_string(),
         category_overridden: overridden,
@@ -106,7 +113,11 @@ struct Assembly {
 }
 
 /// Forward engine events to the client until the end or until the client goes away.
-pub(crate) async fn forward(mut engine: RequestStream, tx: mpsc::Sender<AskEvent>, mut ctx: ForwardContext) {
+pub(crate) async fn forward(
+    mut engine: RequestStream,
+    tx: mpsc::Sender<AskEvent>,
+    mut ctx: ForwardContext,
+) {
     let mut acc = Assembly {
         answer: String::new(),
         reasoning: String::new(),
@@ -158,8 +169,13 @@ pub(crate) async fn forward(mut engine: RequestStream, tx: mpsc::Sender<AskEvent
             }
             Some(Event::Error(e)) => {
                 let err = map_engine_error(e);
-                let finish = if err == ServiceError::Cancelled { "cancelled" } else { "error" };
-                let mut details = empty_details(&ctx.model_id, ctx.category, ctx.overridden, finish);
+                let finish = if err == ServiceError::Cancelled {
+                    "cancelled"
+                } else {
+                    "error"
+                };
+                let mut details =
+                    empty_details(&ctx.model_id, ctx.category, ctx.overridden, finish);
                 details.total_time = ctx.submitted.elapsed();
                 let _ = tx
                     .send(AskEvent::Finished(Outcome {
@@ -216,6 +232,7 @@ fn details_of(ctx: &ForwardContext, c: &Completion, acc: &Assembly) -> Details {
         cache: CacheOutcome::Miss,
         model_id: ctx.model_id.clone(),
         finish_reason: c.finish.as_str().to_string(),
-        reasoning: (ctx.include_reasoning && !acc.reasoning.is_empty()).then(|| acc.reasoning.clone()),
+        reasoning: (ctx.include_reasoning && !acc.reasoning.is_empty())
+            .then(|| acc.reasoning.clone()),
     }
 }
