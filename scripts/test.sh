@@ -6,6 +6,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$MEDLLM_ROOT"
 start=$(date +%s)
-cargo build --release --workspace --bins
+# --tests too: the same feature resolution as `cargo test` below, so llama.cpp is built once.
+cargo build --release --workspace --bins --tests
 cargo test --release --workspace "$@"
 echo "test.sh: all tests passed in $(( $(date +%s) - start )) s"
