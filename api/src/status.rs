@@ -36,6 +36,9 @@ pub const N_CTX_TRAIN: &str = "n_ctx_train";
 pub const BACKEND: &str = "backend";
 /// `s`: `base`, `adapter` or `merged`.
 pub const MODE: &str = "mode";
+/// `as`: why this mode (auto decision, config, administrator), the decision's terms, and what each
+/// category runs (`medctl mode --explain`).
+pub const MODE_EXPLAIN: &str = "mode_explain";
 /// `u`: requests being served.
 pub const ACTIVE_REQUESTS: &str = "active_requests";
 /// `u`: requests waiting for a slot.
@@ -99,6 +102,7 @@ pub struct DaemonStatus {
     pub n_ctx_train: Option<u32>,
     pub backend: Option<String>,
     pub mode: Option<String>,
+    pub mode_explain: Option<Vec<String>>,
     pub active_requests: Option<u32>,
     pub queue_length: Option<u32>,
     pub max_question_bytes: Option<u32>,
@@ -123,7 +127,7 @@ pub struct DaemonStatus {
 }
 
 /// All keys [`DaemonStatus`] knows, in display order.
-pub const KNOWN_KEYS: [&str; 35] = [
+pub const KNOWN_KEYS: [&str; 36] = [
     VERSION,
     STATE,
     STATE_REASON,
@@ -138,6 +142,7 @@ pub const KNOWN_KEYS: [&str; 35] = [
     N_CTX_TRAIN,
     BACKEND,
     MODE,
+    MODE_EXPLAIN,
     ACTIVE_REQUESTS,
     QUEUE_LENGTH,
     MAX_QUESTION_BYTES,
@@ -228,6 +233,9 @@ impl DaemonStatus {
         if let Some(t) = &self.template_tokens {
             put(&mut d, TEMPLATE_TOKENS, t.clone());
         }
+        if let Some(m) = &self.mode_explain {
+            put(&mut d, MODE_EXPLAIN, m.clone());
+        }
         d
     }
 
@@ -248,6 +256,7 @@ impl DaemonStatus {
             n_ctx_train: get(d, N_CTX_TRAIN),
             backend: get_str(d, BACKEND),
             mode: get_str(d, MODE),
+            mode_explain: get(d, MODE_EXPLAIN),
             active_requests: get(d, ACTIVE_REQUESTS),
             queue_length: get(d, QUEUE_LENGTH),
             max_question_bytes: get(d, MAX_QUESTION_BYTES),

@@ -20,8 +20,8 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::Config;
 use crate::dbus;
+use crate::deploy;
 use crate::engine::{self, EngineConfig, EngineHandle, EngineInfo};
-use crate::model_hash;
 use crate::planning;
 use crate::reload::{self, Reloader, Running};
 use crate::replan;
@@ -60,22 +60,26 @@ pub async fn run(config: Config) -> Result<Exit> {
     dbus::ensure_name_free(&conn, &config.bus).await?;
 
     service.set_state(ServiceState::Loading);
-    // Hash the model file while the engine loads it (the id and cache keys need the hash).
-    let hash_path = config.model_path.clone();
-    let hash_dir = config.state_dir.clone();
-    let hashing =
-        tokio::task::spawn_blocking(move || model_hash::cached_sha256(&hash_path, &hash_dir));
     let mut engine_cfg = engine_config(&config, service.system_prompts());
     if let Some(p) = &planned {
         planning::apply(&p.plan, &config, &mut engine_cfg);
     }
+    let deployment = deploy::resolve(&config.mode, planned.as_ref().map(|p| &p.plan), None)
+        .map_err(|e| anyhow!("[mode]: {e}"))?;
+    for line in &deployment.explanation {
+        tracing::info!("mode: {line}");
+    }
+    deploy::apply(&deployment, &config.mode, &mut engine_cfg);
+    // Hash the model file while the engine loads it (the id and cache keys need the hash).
+    let (hash_cfg, hash_dir) = (engine_cfg.clone(), config.state_dir.clone());
+    let hashing = tokio::task::spawn_blocking(move || deploy::engine_sha256(&hash_cfg, &hash_dir));
     let (engine, info) = tokio::select! {
         loaded = start_engine(engine_cfg.clone()) => loaded?,
         _ = terminate.recv() => bail!("stopped by SIGTERM while loading the model"),
         _ = interrupt.recv() => bail!("stopped by SIGINT while loading the model"),
     };
     let hash = hashing.await.context("the hashing task failed")??;
-    let identity = model_identity(&engine_cfg, info, &hash);
+    let identity = model_identity(&engine_cfg, info, &hash, &deployment);
     tracing::info!(model = %identity.id, backend = %identity.backend, mode = %identity.mode, "model ready");
     service.attach_engine(engine, identity);
     let mut recheck = None;
@@ -97,6 +101,7 @@ pub async fn run(config: Config) -> Result<Exit> {
             engine: engine_cfg,
             planned,
             recheck,
+            deployment,
         },
     );
 
@@ -245,11 +250,10 @@ async fn start_engine(cfg: EngineConfig) -> Result<(EngineHandle, EngineInfo)> {
 pub(crate) async fn load_engine(
     cfg: &EngineConfig,
     config: &Config,
+    deployment: &deploy::Deployment,
 ) -> Result<(EngineHandle, ModelIdentity)> {
-    let hash_path = cfg.model_path.clone();
-    let hash_dir = config.state_dir.clone();
-    let hashing =
-        tokio::task::spawn_blocking(move || model_hash::cached_sha256(&hash_path, &hash_dir));
+    let (hash_cfg, hash_dir) = (cfg.clone(), config.state_dir.clone());
+    let hashing = tokio::task::spawn_blocking(move || deploy::engine_sha256(&hash_cfg, &hash_dir));
     let (engine, info) = start_engine(cfg.clone()).await?;
     let hash = match hashing
         .await
@@ -262,11 +266,16 @@ pub(crate) async fn load_engine(
             return Err(e);
         }
     };
-    Ok((engine, model_identity(cfg, info, &hash)))
+    Ok((engine, model_identity(cfg, info, &hash, deployment)))
 }
 
 /// Name, hash, backend and mode of what the engine runs.
-fn model_identity(engine: &EngineConfig, info: EngineInfo, sha256: &str) -> ModelIdentity {
+fn model_identity(
+    engine: &EngineConfig,
+    info: EngineInfo,
+    sha256: &str,
+    deployment: &deploy::Deployment,
+) -> ModelIdentity {
     let layers = engine.n_gpu_layers;
     let cpu = format!("cpu ({})", info.backends.cpu_variant);
     let backend = if layers == 0 || info.backends.others.is_empty() {
@@ -286,7 +295,8 @@ fn model_identity(engine: &EngineConfig, info: EngineInfo, sha256: &str) -> Mode
         sha256: sha256.to_string(),
         info,
         backend,
-        mode: "base".into(),
+        mode: deployment.mode.as_str().into(),
+        mode_explain: deployment.explanation.clone(),
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`model_hash`] — the model file's sha256, cached by path, size and mtime.
 //! - [`app`] — start-up wiring and the daemon's life (signals, bus loss, shutdown).
 //! - [`reload`] — replacing the engine while serving (reload, re-plan, mode switch).
+//! - [`deploy`] — deployment mode (base, LoRA adapters per category, merged model): `[mode]`, resolution.
 //! - [`watchdog`] — systemd watchdog pings driven by the engine's heartbeat.
 //! - [`logging`] — journal or stderr, filter and target changeable at run time.
 //!
@@ -19,6 +20,7 @@
 pub mod app;
 pub mod config;
 pub mod dbus;
+pub mod deploy;
 pub mod engine;
 pub mod logging;
 pub mod model_hash;

@@ -95,17 +95,21 @@ pub fn cache(args: CacheArgs, bus: &BusArgs) -> Result<()> {
 /// Run `medctl reload`.
 pub fn reload(args: &JsonArgs, bus: &BusArgs) -> Result<()> {
     let json_out = args.json;
-    call(bus, |admin| async move { Ok(report(&admin.reload().await?, json_out)) })
+    call(bus, |admin| async move {
+        Ok(report(&admin.reload().await?, json_out))
+    })
 }
 
 /// Run `medctl replan`.
 pub fn replan(args: &JsonArgs, bus: &BusArgs) -> Result<()> {
     let json_out = args.json;
-    call(bus, |admin| async move { Ok(report(&admin.replan().await?, json_out)) })
+    call(bus, |admin| async move {
+        Ok(report(&admin.replan().await?, json_out))
+    })
 }
 
 /// Connect, start a text polkit agent when useful, run `f` and print what it returns.
-fn call<F, Fut>(bus: &BusArgs, f: F) -> Result<()>
+pub(crate) fn call<F, Fut>(bus: &BusArgs, f: F) -> Result<()>
 where
     F: FnOnce(AdminProxy<'static>) -> Fut,
     Fut: std::future::Future<Output = Result<String, medllm_api::Error>>,
@@ -127,14 +131,17 @@ fn json(d: &Dict) -> String {
 }
 
 /// A reload report, for people.
-fn report(d: &Dict, as_json: bool) -> String {
+pub(crate) fn report(d: &Dict, as_json: bool) -> String {
     if as_json {
         return json(d);
     }
     let s = |k| get_str(d, k).unwrap_or_default();
     let strategy = s(rk::STRATEGY);
     let mut out = if strategy == "unchanged" {
-        format!("nothing to do: the engine settings are unchanged (model {})", s(rk::MODEL_ID))
+        format!(
+            "nothing to do: the engine settings are unchanged (model {})",
+            s(rk::MODEL_ID)
+        )
     } else {
         format!(
             "now serving {} ({} mode) after {:.1} s ({})",

@@ -13,6 +13,7 @@ mod completions;
 mod inspect;
 mod json;
 mod merge;
+mod mode;
 mod plan;
 mod quantize;
 mod status;
@@ -53,6 +54,8 @@ enum Command {
     Reload(admin::JsonArgs),
     /// Plan the daemon's GPU/CPU placement again for the memory free now (admin).
     Replan(admin::JsonArgs),
+    /// Show the deployment mode (base, adapter, merged) and why (--explain), or switch it (`set`, admin).
+    Mode(mode::Args),
     /// Merge a LoRA adapter into its base model (runs the medllm-quant tool).
     Merge(merge::Args),
     /// Quantize a model with a mixed-precision recipe (runs the medllm-quant tool).
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
         Command::Cache(args) => admin::cache(args, &cli.bus),
         Command::Reload(args) => admin::reload(&args, &cli.bus),
         Command::Replan(args) => admin::replan(&args, &cli.bus),
+        Command::Mode(args) => mode::run(&args, &cli.bus),
         Command::Merge(args) => merge::run(&args),
         Command::Quantize(args) => quantize::run(&args),
         Command::Synth(args) => synth::run(&args),

@@ -239,6 +239,8 @@ pub struct DaemonConfig {
     /// `[cache] enabled` (store in the bus directory, embedder from `models/`). Off by default so
     /// that repeated questions in the other tests reach the engine.
     pub cache: bool,
+    /// TOML appended to the file as is (e.g. a `[mode]` section).
+    pub extra_toml: String,
 }
 
 impl Default for DaemonConfig {
@@ -250,6 +252,7 @@ impl Default for DaemonConfig {
             max_question_bytes: 2048,
             n_ctx: 4096,
             cache: false,
+            extra_toml: String::new(),
         }
     }
 }
@@ -274,7 +277,7 @@ impl DaemonConfig {
             self.max_queue,
             self.max_inflight_per_caller,
             self.max_question_bytes
-        )
+        ) + &self.extra_toml
     }
 }
 

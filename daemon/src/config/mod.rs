@@ -180,6 +180,8 @@ pub struct Config {
     pub cache: medllm_cache::CacheConfig,
     /// Start-up planning.
     pub planner: PlannerSettings,
+    /// Deployment mode, adapters and merged model (`[mode]`).
+    pub mode: crate::deploy::ModeSettings,
     /// The command-line overrides this config was made with (a reload applies them again).
     pub overrides: Overrides,
 }
@@ -423,8 +425,13 @@ impl Config {
             .auth
             .validate()
             .map_err(|(key, message)| invalid(key, message))?;
+        let mode = raw
+            .mode
+            .validate(resolve)
+            .map_err(|(key, message)| invalid(&key, message))?;
 
         Ok(Config {
+            mode,
             overrides: o.clone(),
             state_dir,
             cache,

@@ -145,4 +145,7 @@ pub struct RawConfig {
     /// `[auth]` (admin interface and polkit).
     #[serde(default)]
     pub auth: super::auth::RawAuth,
+    /// `[mode]` (deployment mode, adapters, merged model; see docs/adapters.md).
+    #[serde(default)]
+    pub mode: crate::deploy::RawMode,
 }

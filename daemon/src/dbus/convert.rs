@@ -94,6 +94,7 @@ pub(crate) fn status(
         n_ctx_train: model.map(|m| m.info.model.n_ctx_train),
         backend: model.map(|m| m.backend.clone()),
         mode: model.map(|m| m.mode.clone()),
+        mode_explain: model.map(|m| m.mode_explain.clone()),
         active_requests: Some(clamp_u32(s.active)),
         queue_length: Some(clamp_u32(s.queued)),
         max_question_bytes: Some(clamp_u32(max_question_bytes)),

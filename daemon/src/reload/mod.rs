@@ -47,6 +47,8 @@ pub struct Running {
     pub planned: Option<Planned>,
     /// The free-memory re-check task of that plan.
     pub recheck: Option<JoinHandle<()>>,
+    /// The deployment mode in use and why (`deploy`).
+    pub deployment: crate::deploy::Deployment,
 }
 
 /// Why the engine is replaced.
@@ -93,15 +95,12 @@ impl Mode {
         }
     }
 
-    /// Whether the config provides what this mode runs. Only `base` exists until the deployment
-    /// modes land; then this looks at the configured adapters / merged model.
-    fn check_available(self) -> Result<(), ReloadError> {
-        match self {
-            Mode::Base => Ok(()),
-            Mode::Adapter | Mode::Merged => Err(ReloadError::InvalidArgument(
-                "no adapters or merged model configured".into(),
-            )),
-        }
+    /// Whether `[mode]` provides what this mode runs (adapters / merged model, files present).
+    pub fn check_available(
+        self,
+        settings: &crate::deploy::ModeSettings,
+    ) -> Result<(), ReloadError> {
+        crate::deploy::available(self, settings).map_err(ReloadError::InvalidArgument)
     }
 }
 
@@ -269,11 +268,18 @@ impl Reloader {
         result
     }
 
-    async fn run(&self, running: &mut Running, trigger: Trigger, t0: Instant) -> Result<Report, ReloadError> {
+    async fn run(
+        &self,
+        running: &mut Running,
+        trigger: Trigger,
+        t0: Instant,
+    ) -> Result<Report, ReloadError> {
         let service = &self.inner.service;
-        let mode = match trigger {
-            Trigger::SetMode(m) => m,
-            _ => Mode::Base,
+        // SetMode pins a mode; a re-plan keeps the pin; a reload re-reads `[mode]`.
+        let pinned = match trigger {
+            Trigger::SetMode(m) => Some(m),
+            Trigger::Replan => running.deployment.pinned(),
+            Trigger::Reload => None,
         };
         let config = prepare::config(running, trigger == Trigger::Reload)?;
         let prompts = service.system_prompts();
@@ -282,14 +288,17 @@ impl Reloader {
             engine: running.engine.clone(),
             planned: running.planned.clone(),
             recheck: None,
+            deployment: running.deployment.clone(),
         };
         let fresh = trigger == Trigger::Replan;
-        let p = tokio::task::spawn_blocking(move || prepare::prepare(config, &snapshot, prompts, mode, fresh))
-            .await
-            .map_err(|e| ReloadError::Failed(format!("the planning task failed: {e}")))??;
+        let p = tokio::task::spawn_blocking(move || {
+            prepare::prepare(config, &snapshot, prompts, pinned, fresh)
+        })
+        .await
+        .map_err(|e| ReloadError::Failed(format!("the planning task failed: {e}")))??;
         // Debug covers every engine setting; equal text means the same engine.
         let same_engine = format!("{:?}", p.engine) == format!("{:?}", running.engine);
-        let same_mode = service.model().is_some_and(|m| m.mode == mode.as_str());
+        let same_mode = p.deployment.mode == running.deployment.mode;
         let strategy = if same_engine && same_mode && trigger != Trigger::Reload {
             Strategy::Unchanged
         } else if p.fits_beside {
@@ -299,8 +308,8 @@ impl Reloader {
         };
         match strategy {
             Strategy::Unchanged => {}
-            Strategy::Overlap => self.overlap(&p.engine, &p.config, running).await?,
-            Strategy::DrainFirst => self.drain_first(&p.engine, &p.config, running).await?,
+            Strategy::Overlap => self.overlap(&p, running).await?,
+            Strategy::DrainFirst => self.drain_first(&p, running).await?,
         }
         // From here on the new configuration runs.
         if let Some(t) = running.recheck.take() {
@@ -327,6 +336,7 @@ impl Reloader {
             engine: p.engine,
             planned: p.planned,
             recheck: running.recheck.take(),
+            deployment: p.deployment,
         };
         let model = service.model();
         Ok(Report {
@@ -346,13 +356,8 @@ impl Reloader {
     }
 
     /// Load beside the old engine, swap, retire the old one in the background.
-    async fn overlap(
-        &self,
-        engine: &EngineConfig,
-        config: &Config,
-        running: &Running,
-    ) -> Result<(), ReloadError> {
-        let (handle, identity) = app::load_engine(engine, config)
+    async fn overlap(&self, p: &prepare::Prepared, running: &Running) -> Result<(), ReloadError> {
+        let (handle, identity) = app::load_engine(&p.engine, &p.config, &p.deployment)
             .await
             .map_err(|e| ReloadError::Failed(format!("{e:#}")))?;
         let service = &self.inner.service;
@@ -369,8 +374,7 @@ impl Reloader {
     /// configuration again.
     async fn drain_first(
         &self,
-        engine: &EngineConfig,
-        config: &Config,
+        p: &prepare::Prepared,
         running: &Running,
     ) -> Result<(), ReloadError> {
         let service = &self.inner.service;
@@ -383,7 +387,7 @@ impl Reloader {
         if let Some(old) = service.detach_engine() {
             stop(&old).await;
         }
-        match app::load_engine(engine, config).await {
+        match app::load_engine(&p.engine, &p.config, &p.deployment).await {
             Ok((handle, identity)) => {
                 service.attach_engine(handle, identity);
                 Ok(())
@@ -391,7 +395,8 @@ impl Reloader {
             Err(e) => {
                 let reason = format!("{e:#}");
                 tracing::error!(error = %reason, "the new engine did not load; restoring the previous one");
-                match app::load_engine(&running.engine, &running.config).await {
+                match app::load_engine(&running.engine, &running.config, &running.deployment).await
+                {
                     Ok((handle, identity)) => {
                         service.attach_engine(handle, old_identity.unwrap_or(identity));
                         if let ServiceState::Degraded(r) = previous_state {
@@ -400,7 +405,9 @@ impl Reloader {
                         Err(ReloadError::Failed(reason))
                     }
                     Err(e2) => {
-                        let msg = format!("reload failed ({reason}) and the previous engine did not load again ({e2:#})");
+                        let msg = format!(
+                            "reload failed ({reason}) and the previous engine did not load again ({e2:#})"
+                        );
                         service.set_state(ServiceState::Failed(msg.clone()));
                         Err(ReloadError::Failed(msg))
                     }
@@ -443,7 +450,10 @@ async fn stop(engine: &EngineHandle) {
             _ => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     }
-    tracing::warn!("the old engine thread did not stop within {} s", STOP_TIMEOUT.as_secs());
+    tracing::warn!(
+        "the old engine thread did not stop within {} s",
+        STOP_TIMEOUT.as_secs()
+    );
 }
 
 /// Let the old engine finish what it admitted, then stop it.

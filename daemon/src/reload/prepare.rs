@@ -27,6 +27,8 @@ pub(super) struct Prepared {
     /// The new engine fits in the memory free *now*, beside the running one.
     pub fits_beside: bool,
     pub restart_required: Vec<String>,
+    /// The deployment mode the new engine runs (`deploy::resolve`).
+    pub deployment: crate::deploy::Deployment,
 }
 
 /// Read the config again (for a reload) or keep the running one.
@@ -46,10 +48,12 @@ pub(super) fn prepare(
     config: Config,
     running: &Running,
     system_prompts: Vec<String>,
-    mode: Mode,
+    pinned: Option<Mode>,
     fresh_plan: bool,
 ) -> Result<Prepared, ReloadError> {
-    mode.check_available()?;
+    if let Some(m) = pinned {
+        m.check_available(&config.mode)?;
+    }
     let restart_required = restart_required(&running.config, &config);
     let (planned, fits_beside) = if config.planner.enabled {
         let req = planning::request(&config).map_err(|e| ReloadError::Failed(format!("{e:#}")))?;
@@ -70,7 +74,12 @@ pub(super) fn prepare(
     if let Some(p) = &planned {
         planning::apply(&p.plan, &config, &mut engine);
     }
+    let deployment =
+        crate::deploy::resolve(&config.mode, planned.as_ref().map(|p| &p.plan), pinned)
+            .map_err(ReloadError::InvalidArgument)?;
+    crate::deploy::apply(&deployment, &config.mode, &mut engine);
     Ok(Prepared {
+        deployment,
         config,
         engine,
         planned,

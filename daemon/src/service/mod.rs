@@ -62,6 +62,8 @@ pub struct ModelIdentity {
     pub backend: String,
     /// `base`, `adapter` or `merged`.
     pub mode: String,
+    /// Why this mode, the decision's terms, what each category runs (`deploy`).
+    pub mode_explain: Vec<String>,
 }
 
 /// A snapshot for `medctl status` and the D-Bus properties.

@@ -14,5 +14,6 @@ mod foreign;
 mod introspection;
 mod lifecycle;
 mod medctl;
+mod mode;
 mod startup;
 mod validation;
