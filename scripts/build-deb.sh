@@ -8,7 +8,8 @@
 # Staging (under $CARGO_TARGET_DIR/release/deb-staging): copies of the binaries whose RUNPATH is
 # only $ORIGIN/../lib/medllm (the build directory is left out), llama.cpp's shared libraries
 # under their sonames, every libggml-cpu-<variant>.so (the daemon picks one for the CPU at
-# start), the default config with backends_dir = /usr/lib/medllm, the man page and completions.
+# start), all stripped; the default config with backends_dir = /usr/lib/medllm, the man page
+# and completions.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$MEDLLM_ROOT"
@@ -49,6 +50,10 @@ for so in "$out"/backends/libggml-*.so; do
     n=$((n + 1))
 done
 [ $n -gt 0 ] || { echo "build-deb: no backend modules in $out/backends (dynamic-backends build?)" >&2; exit 1; }
+
+# Symbols out, as dh_strip does (the unstripped files stay in target/release for debugging).
+strip --strip-unneeded "$stage/usr/sbin/medllmd" "$stage/usr/bin/medctl" "$stage/usr/bin/medllm-quant" \
+    "$stage"/usr/lib/medllm/*.so*
 
 # The packaged config: the shipped file with the installed backend directory filled in.
 sed 's|^# backends_dir = ""$|backends_dir = "/usr/lib/medllm"|' configs/medllmd.toml > "$stage/etc/medllm/medllmd.toml"

@@ -7,10 +7,11 @@
 //! non-root daemon check *other* users' authorisations for actions it owns: the shipped action
 //! file marks both actions `org.freedesktop.policykit.owner = unix-user:medllm`.
 //!
-//! root is allowed without asking (as systemd's daemons do for privileged callers): it can stop
-//! the service and edit its files anyway, and `sudo medctl …` over ssh has no polkit agent to
-//! answer a password prompt. A caller that set `ALLOW_INTERACTIVE_AUTHORIZATION` on its message
-//! (medctl does) lets polkit ask for a password through the user's agent.
+//! root is asked about like everybody else: polkit itself always authorises uid 0 (so `sudo
+//! medctl …` over ssh needs no agent), and asking keeps one rule for all callers. Where polkit is
+//! absent, the fallback rule allows root with `fallback = "rule"` and refuses it with `"deny"`
+//! (which is what that setting promises). A caller that set `ALLOW_INTERACTIVE_AUTHORIZATION` on
+//! its message (medctl and busctl do) lets polkit ask for a password through the user's agent.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -144,9 +145,6 @@ impl Authority {
         if action == Action::Ask && !self.settings.ask_polkit {
             return Ok(caller); // the D-Bus policy decided
         }
-        if caller.uid == Some(0) {
-            return Ok(caller);
-        }
         let interactive = header
             .primary()
             .flags()
@@ -248,13 +246,16 @@ impl Authority {
         }
     }
 
-    /// The `[auth]` fallback rule: `admin_users`, members of `admin_groups` (root was allowed
-    /// before we got here); `deny` allows nobody else.
+    /// The `[auth]` fallback rule: root, `admin_users`, members of `admin_groups`; `deny` allows
+    /// nobody (root included).
     async fn fallback_allows(&self, caller: &Caller) -> bool {
         if self.settings.fallback == Fallback::Deny {
             return false;
         }
         let Some(uid) = caller.uid else { return false };
+        if uid == 0 {
+            return true;
+        }
         let groups = self.caller_groups(caller).await;
         let settings = self.settings.clone();
         tokio::task::spawn_blocking(move || rule_allows(&settings, uid, groups.as_deref()))

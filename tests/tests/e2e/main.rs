@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
+mod admin;
+mod admin_polkit;
 mod api;
 mod cache;
 mod common;
@@ -14,6 +16,9 @@ mod foreign;
 mod introspection;
 mod lifecycle;
 mod medctl;
+mod package;
+mod policy;
+mod policy_env;
 mod mode;
 mod startup;
 mod validation;
