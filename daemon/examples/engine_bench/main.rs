@@ -21,10 +21,18 @@
 //! Layout: `prompts` (texts, token calibration), `ours` (engine driver and metrics),
 //! `reference` (llama.cpp tools), `report` (medians, ratios, Markdown, JSON).
 
+mod charts;
+mod memscale;
 mod ours;
+mod procs;
 mod prompts;
+mod questions;
 mod reference;
 mod report;
+mod resources;
+mod sections;
+mod server;
+mod worker;
 
 use std::path::PathBuf;
 
@@ -45,7 +53,7 @@ enum Fa {
 
 /// Compare medllm's engine with llama.cpp's llama-bench and llama-batched-bench.
 #[derive(Debug, Parser)]
-struct Args {
+pub(crate) struct Args {
     /// GGUF model (default: models/gemma-3-270m-q4_k_m.gguf in the repository).
     #[arg(long)]
     model: Option<PathBuf>,
@@ -64,9 +72,44 @@ struct Args {
     /// Concurrency widths for section (b).
     #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
     widths: Vec<u32>,
-    /// Sections to run (a, b, c).
+    /// Sections to run: a, b, c (issue 3: ratios against llama-bench / llama-batched-bench,
+    /// TTFT with template reuse), r (resource table: every system in its own process, with
+    /// ablations and llama-server), m (memory at 7B scale; needs --mem-model).
     #[arg(long, value_delimiter = ',', default_value = "a,b,c")]
     only: Vec<char>,
+    /// Results directory: report.md, report.json and PNG charts.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Fixed question set (JSONL, MedQA format) for seconds per question (section r).
+    #[arg(long)]
+    question_file: Option<PathBuf>,
+    /// Questions from that set (section r).
+    #[arg(long, default_value_t = 8)]
+    questions: usize,
+    /// Answer cap per question, tokens (section r).
+    #[arg(long, default_value_t = 64)]
+    q_tokens: u32,
+    /// The full-size model for section m (e.g. the synthetic 7B).
+    #[arg(long)]
+    mem_model: Option<PathBuf>,
+    /// Context tokens per request to measure in section m.
+    #[arg(long, value_delimiter = ',', default_value = "1024,2048,4096,8192")]
+    mem_ctxs: Vec<u32>,
+    /// max_parallel values to measure in section m (at 4,096 tokens per request).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+    mem_parallels: Vec<u32>,
+    /// The paper's memory figure for the 7B model, GB.
+    #[arg(long, default_value_t = 5.25)]
+    paper_gb: f64,
+    /// Internal: run one measured system in this process (see worker.rs).
+    #[arg(long, hide = true)]
+    worker: Option<String>,
+    /// Internal (worker mem): context per request.
+    #[arg(long, hide = true, default_value_t = 4096)]
+    mem_ctx: u32,
+    /// Internal (worker mem): max_parallel.
+    #[arg(long, hide = true, default_value_t = 1)]
+    mem_parallel: u32,
     /// Directory with llama-bench and llama-batched-bench (default: $LLAMA_TOOLS_BIN, then
     /// ~/.cache/medllm/llama-tools/build-0.3.36/bin).
     #[arg(long)]
@@ -94,6 +137,7 @@ struct Args {
 }
 
 fn main() -> Result<()> {
+    let started = std::time::Instant::now();
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -109,19 +153,51 @@ fn main() -> Result<()> {
         "{} not found (scripts/setup-models.sh)",
         model.display()
     );
+    if let Some(variant) = &args.worker {
+        return sections::worker(&args, variant, &model, started);
+    }
     let tools = if args.skip_reference {
         None
     } else {
         Some(Tools::locate(args.llama_tools.as_deref())?)
     };
-
-    let cfg = engine_config(&args, &model);
-    let mut off_cfg = cfg.clone();
-    off_cfg.core.template_reuse = false;
     let mut rep = Report::default();
     let load_start = loadavg();
+    if args.only.iter().any(|c| "abc".contains(*c)) {
+        engine_sections(&args, &model, tools.as_ref(), &mut rep)?;
+    } else {
+        rep.meta("model", model.display());
+        rep.meta("CPU", cpu_model());
+    }
+    let extra = sections::run(&args, &model, tools.as_ref(), &mut rep)?;
+    rep.meta(
+        "load average before / after (1, 5, 15 min)",
+        format!("{load_start} / {}", loadavg()),
+    );
+    let md = format!("{}{}", rep.markdown(), extra.markdown);
+    print!("{md}");
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&rep.json())?;
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(dir) = &args.out {
+        sections::write_out(dir, &md, &rep, &extra)?;
+    }
+    Ok(())
+}
+
+/// Sections a, b, c (issue 3's ratios), appended to `rep`.
+fn engine_sections(
+    args: &Args,
+    model: &std::path::Path,
+    tools: Option<&Tools>,
+    rep: &mut Report,
+) -> Result<()> {
+    let cfg = engine_config(args, model);
+    let mut off_cfg = cfg.clone();
+    off_cfg.core.template_reuse = false;
     let rs = RefSettings {
-        model: model.clone(),
+        model: model.to_path_buf(),
         threads: cfg.threads,
         n_batch: cfg.n_batch,
         n_ubatch: cfg.n_ubatch,
@@ -138,7 +214,7 @@ fn main() -> Result<()> {
     let on = Engine::start(cfg.clone()).context("engine (reuse on)")?;
     let (dec_q, dec_prompt, dec_n) = prompts::decode_question(&on, args.n_gen + 1)?;
     let template0 = on.info.template_tokens.first().copied().unwrap_or(0);
-    describe_run(&mut rep, &args, &cfg, &on, tools.as_ref(), &model);
+    describe_run(rep, args, &cfg, &on, tools, model);
     on.stop()?;
     rep.meta(
         "prefill prompt (a)",
@@ -160,7 +236,7 @@ fn main() -> Result<()> {
     );
 
     let has = |c: char| args.only.contains(&c);
-    let mut f = Figures::new(&args, long_n, dec_n - 1, &tools);
+    let mut f = Figures::new(args, long_n, dec_n - 1, tools);
     for r in 0..args.reps {
         eprintln!("repetition {}/{}…", r + 1, args.reps);
         // Phase 1: the engine without template reuse (prefill, TTFT without reuse).
@@ -207,7 +283,7 @@ fn main() -> Result<()> {
             on.stop()?;
         }
         // Phase 3: llama.cpp's tools, each its own process.
-        if let Some(t) = &tools {
+        if let Some(t) = tools {
             if has('a') {
                 let lb = reference::llama_bench(t, &rs, long_n, args.n_gen)?;
                 f.prefill.reference.push(lb.pp_tps);
@@ -215,7 +291,8 @@ fn main() -> Result<()> {
                 f.llama_bench_build = format!("b{}-{}", lb.build_number, lb.build_commit);
             }
             if has('b') {
-                let rows = reference::batched_bench(t, &rs, dec_prompt, dec_n - 1, &args.widths)?;
+                let (rows, _) =
+                    reference::batched_bench(t, &rs, dec_prompt, dec_n - 1, &args.widths)?;
                 for (i, &w) in args.widths.iter().enumerate() {
                     if let Some(row) = rows.iter().find(|x| x.pl == w) {
                         f.batched[i].reference.push(row.speed_tg);
@@ -224,16 +301,7 @@ fn main() -> Result<()> {
             }
         }
     }
-    f.finish(&mut rep, &args);
-    rep.meta(
-        "load average before / after (1, 5, 15 min)",
-        format!("{load_start} / {}", loadavg()),
-    );
-    print!("{}", rep.markdown());
-    if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&rep.json())?;
-        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    }
+    f.finish(rep, args);
     Ok(())
 }
 
@@ -249,7 +317,7 @@ struct Figures {
 }
 
 impl Figures {
-    fn new(args: &Args, n_prompt: u32, steps: u32, tools: &Option<Tools>) -> Self {
+    fn new(args: &Args, n_prompt: u32, steps: u32, tools: Option<&Tools>) -> Self {
         let fig = |id: String, name: String, unit, better, ol: &str, rl: String, goal| Figure {
             id,
             name,
@@ -346,7 +414,8 @@ impl Figures {
     }
 }
 
-fn engine_config(args: &Args, model: &std::path::Path) -> EngineConfig {
+/// The engine settings of sections a–c and of the resource table's default row.
+pub(crate) fn engine_config(args: &Args, model: &std::path::Path) -> EngineConfig {
     let mut cfg = EngineConfig::for_model(model);
     if let Some(t) = args.threads {
         cfg.threads = t;
@@ -422,7 +491,7 @@ fn describe_run(
     rep.meta("nice", nice());
 }
 
-fn fa_name(fa: FlashAttention) -> &'static str {
+pub(crate) fn fa_name(fa: FlashAttention) -> &'static str {
     match fa {
         FlashAttention::Auto => "auto",
         FlashAttention::On => "on",
@@ -434,7 +503,7 @@ fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn ggml_version() -> String {
+pub(crate) fn ggml_version() -> String {
     // SAFETY: both return pointers to static NUL-terminated strings inside ggml.
     unsafe {
         let v = std::ffi::CStr::from_ptr(llama_cpp_sys_2::ggml_version());
@@ -443,7 +512,7 @@ fn ggml_version() -> String {
     }
 }
 
-fn cpu_model() -> String {
+pub(crate) fn cpu_model() -> String {
     let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let name = info
         .lines()

@@ -78,19 +78,12 @@ impl Tools {
         Ok(Self { bin, versions })
     }
 
-    fn run(&self, tool: &str, args: &[String]) -> Result<(String, String)> {
-        let out = Command::new(self.bin.join(tool))
-            .args(args)
-            .output()
-            .with_context(|| format!("cannot run {tool}"))?;
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        if !out.status.success() {
-            let tail: Vec<&str> = stderr.lines().rev().take(20).collect();
-            let tail: Vec<&str> = tail.into_iter().rev().collect();
-            bail!("{tool} failed ({}):\n{}", out.status, tail.join("\n"));
-        }
-        Ok((stdout, stderr))
+    /// Run `tool` with `args` to completion: (stdout, stderr, peak RSS KiB).
+    fn run(&self, tool: &str, args: &[String]) -> Result<(String, String, u64)> {
+        let mut cmd = Command::new(self.bin.join(tool));
+        cmd.args(args);
+        let f = crate::procs::run_measured(cmd).with_context(|| format!("{tool}"))?;
+        Ok((f.stdout, f.stderr, f.peak_rss_kib))
     }
 }
 
@@ -107,6 +100,8 @@ pub struct LlamaBench {
     pub build_number: i64,
     /// `cpu_info` as the tool reports it.
     pub cpu_info: String,
+    /// Peak RSS of the llama-bench process, KiB.
+    pub peak_rss_kib: u64,
 }
 
 /// `llama-bench -p n_prompt -n n_gen -r 1 -o json` with our settings.
@@ -131,10 +126,13 @@ pub fn llama_bench(t: &Tools, s: &RefSettings, n_prompt: u32, n_gen: u32) -> Res
         "-o".into(),
         "json".into(),
     ];
-    let (stdout, _) = t.run("llama-bench", &args)?;
+    let (stdout, _, peak) = t.run("llama-bench", &args)?;
     let rows: Vec<Value> = serde_json::from_str(stdout.trim())
         .with_context(|| format!("llama-bench printed no JSON array:\n{stdout}"))?;
-    let mut out = LlamaBench::default();
+    let mut out = LlamaBench {
+        peak_rss_kib: peak,
+        ..LlamaBench::default()
+    };
     for r in &rows {
         let ts = r["avg_ts"].as_f64().unwrap_or(0.0);
         if r["n_prompt"].as_u64().unwrap_or(0) > 0 {
@@ -162,14 +160,15 @@ pub struct BatchedRow {
 }
 
 /// `llama-batched-bench -npp npp -ntg ntg -npl widths -kvu --output-format jsonl`. `-kvu`
-/// (one unified KV cache) because our engine uses one.
+/// (one unified KV cache) because our engine uses one. Returns the rows and the tool's peak RSS
+/// (KiB).
 pub fn batched_bench(
     t: &Tools,
     s: &RefSettings,
     npp: u32,
     ntg: u32,
     widths: &[u32],
-) -> Result<Vec<BatchedRow>> {
+) -> Result<(Vec<BatchedRow>, u64)> {
     let npl: Vec<String> = widths.iter().map(u32::to_string).collect();
     let args: Vec<String> = vec![
         "-m".into(),
@@ -196,7 +195,7 @@ pub fn batched_bench(
         "--output-format".into(),
         "jsonl".into(),
     ];
-    let (stdout, stderr) = t.run("llama-batched-bench", &args)?;
+    let (stdout, stderr, peak) = t.run("llama-batched-bench", &args)?;
     let mut rows = Vec::new();
     for line in stdout.lines().chain(stderr.lines()) {
         let line = line.trim();
@@ -218,5 +217,5 @@ pub fn batched_bench(
             );
         }
     }
-    Ok(rows)
+    Ok((rows, peak))
 }
