@@ -98,6 +98,10 @@ pub(crate) struct Args {
     /// max_parallel values to measure in section m (at 4,096 tokens per request).
     #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
     mem_parallels: Vec<u32>,
+    /// Section m without mmap (weights read into llama.cpp's buffers; `[engine] use_mmap = false`,
+    /// llama.cpp `-lm none`): no mapped file pages in the resident set.
+    #[arg(long)]
+    mem_no_mmap: bool,
     /// The paper's memory figure for the 7B model, GB.
     #[arg(long, default_value_t = 5.25)]
     paper_gb: f64,

@@ -100,7 +100,7 @@ pub fn planned_config(model: &Path, ctx: u32, parallel: u32) -> Result<(EngineCo
 }
 
 /// Spawn `exe` (this benchmark) as a memory worker for one point and read its result.
-fn ours(exe: &Path, model: &Path, ctx: u32, parallel: u32) -> Result<WorkerResult> {
+fn ours(exe: &Path, model: &Path, ctx: u32, parallel: u32, no_mmap: bool) -> Result<WorkerResult> {
     let mut cmd = Command::new(exe);
     cmd.args(["--worker", "mem", "--model", &model.display().to_string()])
         .args([
@@ -109,6 +109,9 @@ fn ours(exe: &Path, model: &Path, ctx: u32, parallel: u32) -> Result<WorkerResul
             "--mem-parallel",
             &parallel.to_string(),
         ]);
+    if no_mmap {
+        cmd.arg("--mem-no-mmap");
+    }
     crate::resources::read_worker(cmd, std::time::Duration::from_secs(900))
 }
 
@@ -119,6 +122,7 @@ pub fn run(
     tools: Option<&Tools>,
     ctxs: &[u32],
     parallels: &[u32],
+    no_mmap: bool,
 ) -> Result<Vec<Point>> {
     let mut grid: Vec<(u32, u32)> = ctxs.iter().map(|&c| (c, 1)).collect();
     let base_ctx = ctxs.iter().copied().find(|&c| c == 4096).unwrap_or(ctxs[0]);
@@ -132,7 +136,7 @@ pub fn run(
     for (i, &(ctx, p)) in grid.iter().enumerate() {
         eprintln!("memory: context {ctx} per request, max_parallel {p}…");
         let (cfg, predicted, buffers) = planned_config(model, ctx, p)?;
-        let w = ours(exe, model, ctx, p)?;
+        let w = ours(exe, model, ctx, p, no_mmap)?;
         let rs = RefSettings {
             model: model.to_path_buf(),
             threads: cfg.threads,
@@ -147,8 +151,8 @@ pub fn run(
         };
         let (bb, srv) = match tools {
             Some(t) => {
-                let bb = batched_bench_peak(t, &rs, p)?;
-                let srv = if i == 0 {
+                let bb = batched_bench_peak(t, &rs, p, no_mmap)?;
+                let srv = if i == 0 && !no_mmap {
                     Some(server::memory(t, &rs, p)?)
                 } else {
                     None
@@ -174,7 +178,7 @@ pub fn run(
     Ok(out)
 }
 
-fn batched_bench_peak(t: &Tools, s: &RefSettings, parallel: u32) -> Result<f64> {
+fn batched_bench_peak(t: &Tools, s: &RefSettings, parallel: u32, no_mmap: bool) -> Result<f64> {
     let mut cmd = Command::new(t.bin.join("llama-batched-bench"));
     cmd.args([
         "-m",
@@ -186,6 +190,9 @@ fn batched_bench_peak(t: &Tools, s: &RefSettings, parallel: u32) -> Result<f64> 
     .args(["-t", &s.threads.to_string(), "-tb", &s.threads.to_string()])
     .args(["-fa", &s.flash_attn, "-kvu", "-npp", "16", "-ntg", "4"])
     .args(["-npl", &parallel.to_string()]);
+    if no_mmap {
+        cmd.args(["-lm", "none"]);
+    }
     let f = procs::run_measured(cmd)?;
     Ok(mib(f.peak_rss_kib))
 }

@@ -52,8 +52,11 @@ fn workload(args: &Args, memory_only: bool) -> Result<Workload> {
 /// `--worker VARIANT`: one system, measured in this process.
 pub fn worker(args: &Args, variant: &str, model: &Path, started: Instant) -> Result<()> {
     if variant == "mem" {
-        let (cfg, predicted, buffers) =
+        let (mut cfg, predicted, buffers) =
             memscale::planned_config(model, args.mem_ctx, args.mem_parallel)?;
+        if args.mem_no_mmap {
+            cfg.use_mmap = false;
+        }
         return worker::run(
             variant,
             cfg,
@@ -148,7 +151,14 @@ pub fn run(args: &Args, model: &Path, tools: Option<&Tools>, rep: &mut Report) -
             .mem_model
             .as_deref()
             .context("section m needs --mem-model (e.g. the synthetic 7B)")?;
-        extra.points = memscale::run(&exe, m, tools, &args.mem_ctxs, &args.mem_parallels)?;
+        extra.points = memscale::run(
+            &exe,
+            m,
+            tools,
+            &args.mem_ctxs,
+            &args.mem_parallels,
+            args.mem_no_mmap,
+        )?;
         extra.markdown.push_str(&format!(
             "\n## Memory at 7B scale (section m): {}\n\n{}",
             m.display(),
