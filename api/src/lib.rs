@@ -24,6 +24,7 @@
 //! - [`options`]: option keys and [`AskOptions`] (strict parsing for the daemon).
 //! - [`details`]: answer detail keys and [`AnswerDetails`]; the `Finished` status values.
 //! - [`status`]: `Status()` keys and [`DaemonStatus`]; [`classify`]: `Classify()` keys.
+//! - [`score`]: `Score()` options and reply ([`ScoreOptions`], [`ScoreResult`]), for evaluation.
 //! - [`dict`]: `a{sv}` helpers ([`Dict`]).
 //! - [`proxy`]: [`Daemon1Proxy`] and [`RequestProxy`].
 //! - [`events`]: a request's signals as one ordered stream ([`RequestEvent`]).
@@ -41,6 +42,7 @@ pub mod events;
 pub mod names;
 pub mod options;
 pub mod proxy;
+pub mod score;
 pub mod status;
 
 pub use admin::{ACTION_ASK, ACTION_MANAGE, AdminProxy};
@@ -50,11 +52,12 @@ pub use dict::Dict;
 pub use error::{ERROR_NAMES, Error};
 pub use events::{Finished, RequestEvent, request_events};
 pub use names::{
-    ADMIN_INTERFACE, BUS_NAME, ERROR_PREFIX, INTERFACE, OBJECT_PATH, REQUEST_INTERFACE, REQUEST_PATH_PREFIX,
-    escape_sender, request_path, validate_handle_token,
+    ADMIN_INTERFACE, BUS_NAME, ERROR_PREFIX, INTERFACE, OBJECT_PATH, REQUEST_INTERFACE,
+    REQUEST_PATH_PREFIX, escape_sender, request_path, validate_handle_token,
 };
 pub use options::AskOptions;
 pub use proxy::{Daemon1Proxy, RequestProxy};
+pub use score::{ScoreOptions, ScoreResult};
 pub use status::DaemonStatus;
 
 /// The introspection XML of both interfaces, as shipped (`api/org.medllm.Daemon1.xml`).

@@ -33,6 +33,15 @@ pub trait Daemon1 {
     /// Classify a question without answering it (`category` "" lets the classifier choose).
     fn classify(&self, question: &str, category: &str) -> Result<Dict, Error>;
 
+    /// Score a multiple-choice question (`options`: letter → text) as the service would answer
+    /// it: per-letter log-likelihoods and the chosen letter (see [`crate::ScoreResult`]).
+    fn score(
+        &self,
+        question: &str,
+        options: &std::collections::HashMap<String, String>,
+        opts: &Dict,
+    ) -> Result<Dict, Error>;
+
     /// Daemon version.
     #[zbus(property)]
     fn version(&self) -> zbus::Result<String>;

@@ -10,6 +10,7 @@ mod bus;
 mod cache;
 mod classify;
 mod completions;
+mod eval;
 mod inspect;
 mod json;
 mod merge;
@@ -46,6 +47,8 @@ enum Command {
     Ask(ask::Args),
     /// Show which category a question lands in, why, and its system prompt.
     Classify(classify::Args),
+    /// Multiple-choice accuracy of the running daemon on a JSON-lines set (resumable; JSON report).
+    Eval(eval::Args),
     /// Plan the GPU/CPU placement of a model for this machine or a recorded host (no daemon needed).
     Plan(plan::Args),
     /// The answer cache: `explain` (no daemon needed), `stats`, `purge [--rotate-key]`, `clear`.
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Status(args) => status::run(&args, &cli.bus),
         Command::Ask(args) => ask::run(&args, &cli.bus),
         Command::Classify(args) => classify::run(&args, &cli.bus),
+        Command::Eval(args) => eval::run(&args, &cli.bus),
         Command::Plan(args) => plan::run(&args),
         Command::Cache(args) => admin::cache(args, &cli.bus),
         Command::Reload(args) => admin::reload(&args, &cli.bus),

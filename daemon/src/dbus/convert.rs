@@ -100,10 +100,12 @@ pub(crate) fn status(
         max_question_bytes: Some(clamp_u32(max_question_bytes)),
         requests_by_category: Some(by_category),
         template_version: Some(templates.template_version().to_string()),
+        // The category templates only (the engine also holds the plain prompt of `Score`).
         template_tokens: model.map(|m| {
             m.info
                 .template_tokens
                 .iter()
+                .take(medllm_classify::Category::ALL.len())
                 .map(|&n| clamp_u32(n))
                 .collect()
         }),

@@ -16,6 +16,7 @@ use super::convert;
 use super::polkit::{Action, Authority};
 use super::registry::{RegisterError, Registry};
 use super::request::{self, Pump, RequestObject};
+use super::score;
 use crate::service::Service;
 
 /// How long `Status()` waits for the engine thread's counters before answering without them.
@@ -212,6 +213,42 @@ impl DaemonObject {
             .classify(&question, requested)
             .map_err(|e| convert::error(&e))?;
         Ok(convert::classification(&c, self.service.templates()).to_dict())
+    }
+
+    /// Score a multiple-choice question (`options`: letter → text) as the service would answer
+    /// it: per-letter log-likelihoods and the chosen letter. Options: `prompt` (s: `medical` |
+    /// `plain`), `method` (s: `loglik` | `generate`), `category` (s), `context` (s),
+    /// `max_tokens` (u). For evaluation (`medctl eval`); never uses the answer cache.
+    #[zbus(out_args("result"))]
+    async fn score(
+        &self,
+        question: String,
+        options: std::collections::HashMap<String, String>,
+        opts: Dict,
+        #[zbus(header)] header: Header<'_>,
+    ) -> Result<Dict, Error> {
+        let o = medllm_api::ScoreOptions::from_owned(&opts)?;
+        let caller = self.auth.authorize(&header, Action::Ask).await?;
+        let mut ticket = self
+            .registry
+            .register(&caller.unique_name, None)
+            .map_err(register_error)?;
+        let req = score::request(question, options, o);
+        let outcome = tokio::select! {
+            o = self.service.score(req, &caller) => o.map_err(|e| convert::error(&e))?,
+            () = ticket.cancelled() => {
+                return Err(Error::Cancelled("the request was cancelled".into()));
+            }
+        };
+        tracing::info!(
+            request = ticket.id(),
+            uid = caller.uid,
+            pid = caller.pid,
+            prompt_tokens = outcome.prompt_tokens,
+            total_ms = outcome.total_time.as_millis() as u64,
+            "score finished"
+        );
+        Ok(score::result(&outcome).to_dict())
     }
 
     /// The daemon's version.

@@ -28,6 +28,7 @@ mod logcontrol;
 mod polkit;
 mod registry;
 mod request;
+mod score;
 mod watch;
 
 use std::sync::Arc;

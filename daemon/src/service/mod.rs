@@ -7,11 +7,15 @@
 //!   (reasoning split, safety line, cache store)
 //! - `cached`  — the answer cache on the request path: keys, lookup, store (blocking work off the
 //!   async threads)
+//! - `score`   — [`Service::score`]: a multiple-choice question scored through the same path
+//!   (`Score` on D-Bus, `medctl eval`); `score_text` formats options and reads letters back
 //!
 //! The D-Bus layer calls [`Service::ask`] and maps [`ServiceError`] to error names; it never
 //! talks to the engine directly. The service never imports zbus.
 
 mod cached;
+pub mod score;
+pub mod score_text;
 mod stream;
 pub mod types;
 
@@ -26,6 +30,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::engine::{EngineError, EngineHandle, EngineInfo, GenerateRequest, SamplingParams};
 
+pub use self::score::{PromptStyle, ScoreMethod, ScoreOutcome, ScoreRequest};
 pub use self::stream::AskStream;
 pub use self::types::{
     AskEvent, AskOptions, CacheOutcome, Caller, Details, Outcome, ServiceError, ServiceState,
@@ -134,11 +139,13 @@ impl Service {
         }
     }
 
-    /// System prompts in engine template order (one per category, [`Category::ALL`] order).
+    /// System prompts in engine template order: one per category ([`Category::ALL`] order),
+    /// then the empty prompt of the plain-prompt ablation ([`score::PLAIN_TEMPLATE`]).
     pub fn system_prompts(&self) -> Vec<String> {
         Category::ALL
             .iter()
             .map(|c| self.inner.templates.system_prompt(*c))
+            .chain([score::PLAIN_SYSTEM_PROMPT.to_string()])
             .collect()
     }
 
@@ -148,9 +155,16 @@ impl Service {
     }
 
     /// Classify without answering (for `medctl classify`).
-    pub fn classify(&self, question: &str, requested: Option<&str>) -> Result<Classification, ServiceError> {
+    pub fn classify(
+        &self,
+        question: &str,
+        requested: Option<&str>,
+    ) -> Result<Classification, ServiceError> {
         let requested = parse_category(requested)?;
-        Ok(self.inner.classifier.classify_with_override(question, requested))
+        Ok(self
+            .inner
+            .classifier
+            .classify_with_override(question, requested))
     }
 
     /// Set the lifecycle state (the D-Bus layer watches it for PropertiesChanged).
@@ -247,7 +261,12 @@ impl Service {
             uptime: self.inner.started.elapsed(),
             per_category: Category::ALL
                 .iter()
-                .map(|c| (*c, self.inner.per_category[c.index()].load(Ordering::Relaxed)))
+                .map(|c| {
+                    (
+                        *c,
+                        self.inner.per_category[c.index()].load(Ordering::Relaxed),
+                    )
+                })
                 .collect(),
         }
     }
@@ -270,7 +289,12 @@ impl Service {
                 .map_err(|_| ServiceError::Internal("engine lock poisoned".into()))?;
             match (&*guard, self.state()) {
                 (Some((h, m, s)), st) if st.accepts_requests() => (h.clone(), m.clone(), *s),
-                (_, st) => return Err(ServiceError::NotReady(format!("the service is {}", st.as_str()))),
+                (_, st) => {
+                    return Err(ServiceError::NotReady(format!(
+                        "the service is {}",
+                        st.as_str()
+                    )));
+                }
             }
         };
         let limit = self.inner.cfg.max_question_bytes;
@@ -281,7 +305,9 @@ impl Service {
             });
         }
         if question.trim().is_empty() {
-            return Err(ServiceError::InvalidArgument("the question is empty".into()));
+            return Err(ServiceError::InvalidArgument(
+                "the question is empty".into(),
+            ));
         }
         let requested = parse_category(opts.category.as_deref())?;
         let classification = self
@@ -319,7 +345,7 @@ impl Service {
             sampling,
             priority: self.inner.templates.priority(category),
             score_candidates: None,
-        trace: false,
+            trace: false,
         };
         let engine_stream = engine.submit(req).map_err(map_engine_error)?;
         self.inner.per_category[category.index()].fetch_add(1, Ordering::Relaxed);
