@@ -49,7 +49,10 @@ fn model_path() -> Option<PathBuf> {
     if p.exists() {
         Some(p)
     } else {
-        eprintln!("SKIP: {} not found; run scripts/setup-models.sh", p.display());
+        eprintln!(
+            "SKIP: {} not found; run scripts/setup-models.sh",
+            p.display()
+        );
         None
     }
 }
