@@ -49,6 +49,11 @@ fn model_path() -> Option<PathBuf> {
     if p.exists() {
         Some(p)
     } else {
+        assert!(
+            std::env::var_os("MEDLLM_TESTS_STRICT").is_none(),
+            "MEDLLM_TESTS_STRICT: {} not found",
+            p.display()
+        );
         eprintln!(
             "SKIP: {} not found; run scripts/setup-models.sh",
             p.display()
@@ -72,6 +77,11 @@ fn questions() -> Option<Vec<Question>> {
         ("pubmedqa_pqal_test.jsonl", 2),
     ] {
         let Ok(text) = std::fs::read_to_string(dir.join(file)) else {
+            assert!(
+                std::env::var_os("MEDLLM_TESTS_STRICT").is_none(),
+                "MEDLLM_TESTS_STRICT: {} not found",
+                dir.join(file).display()
+            );
             eprintln!("SKIP: {} not found", dir.join(file).display());
             return None;
         };

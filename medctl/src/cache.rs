@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use medllm_cache::{Matcher, MiniLm, DEFAULT_SEMANTIC_THRESHOLD};
+use medllm_cache::{DEFAULT_SEMANTIC_THRESHOLD, Matcher, MiniLm};
 
 /// `medctl cache` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -24,8 +24,12 @@ pub struct ExplainArgs {
     /// The incoming question.
     pub incoming: String,
     /// Directory of the all-MiniLM-L6-v2 embedding model.
-    #[arg(long, value_name = "DIR", env = "MEDLLM_EMBEDDER_DIR",
-          default_value = "/usr/share/medllm/models/all-MiniLM-L6-v2")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "MEDLLM_EMBEDDER_DIR",
+        default_value = "/usr/share/medllm/models/all-MiniLM-L6-v2"
+    )]
     pub embedder: PathBuf,
     /// Minimum cosine for a semantic candidate.
     #[arg(long, default_value_t = DEFAULT_SEMANTIC_THRESHOLD)]

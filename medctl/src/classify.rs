@@ -53,7 +53,9 @@ pub fn run(args: &Args, bus: &BusArgs) -> Result<()> {
 
 fn offline(args: &Args) -> Result<()> {
     let config = match &args.categories {
-        Some(p) => CategoryConfig::load(p).with_context(|| format!("cannot load {}", p.display()))?,
+        Some(p) => {
+            CategoryConfig::load(p).with_context(|| format!("cannot load {}", p.display()))?
+        }
         None => CategoryConfig::builtin().context("the built-in categories do not load")?,
     };
     let requested = args
@@ -71,7 +73,11 @@ fn offline(args: &Args) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         println!("{c}");
-        println!("\nsystem prompt ({}):\n{}", c.category, templates.system_prompt(c.category));
+        println!(
+            "\nsystem prompt ({}):\n{}",
+            c.category,
+            templates.system_prompt(c.category)
+        );
     }
     Ok(())
 }

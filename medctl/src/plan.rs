@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use medllm_planner::{HostProfile, ModelProfile, PlanError, PlanRequest, plan, probe, render_table};
+use medllm_planner::{
+    HostProfile, ModelProfile, PlanError, PlanRequest, plan, probe, render_table,
+};
 
 /// Arguments of `medctl plan`.
 #[derive(Debug, clap::Args)]

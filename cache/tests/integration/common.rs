@@ -74,6 +74,11 @@ pub fn minilm() -> Option<Arc<MiniLm>> {
     M.get_or_init(|| match MiniLm::load(&model_dir()) {
         Ok(m) => Some(Arc::new(m)),
         Err(e) => {
+            assert!(
+                std::env::var_os("MEDLLM_TESTS_STRICT").is_none(),
+                "MEDLLM_TESTS_STRICT: MiniLM not available at {} ({e})",
+                model_dir().display()
+            );
             eprintln!(
                 "SKIP: MiniLM not available at {} ({e}); run scripts/setup-models.sh",
                 model_dir().display()

@@ -32,6 +32,9 @@ pub struct FakeModel {
     rows: Vec<(u32, usize)>,
     /// Every decode call's size, for fairness assertions.
     pub batch_sizes: Vec<usize>,
+    /// Every token fed, in decode order, for admission-order assertions (what the client sees
+    /// first depends on how its task is polled; what the model was fed first does not).
+    pub fed: Vec<Token>,
     /// Cells that actually fit (may be below `n_ctx` to simulate fragmentation).
     kv_capacity: usize,
     /// The adapter applied now, and the adapter each sequence's cells were computed with.
@@ -49,6 +52,7 @@ impl FakeModel {
             seqs: HashMap::new(),
             rows: Vec::new(),
             batch_sizes: Vec::new(),
+            fed: Vec::new(),
             kv_capacity: n_ctx as usize,
             adapter: None,
             seq_adapter: HashMap::new(),
@@ -157,6 +161,7 @@ impl ModelOps for FakeModel {
                 )));
             }
             kv.tokens.push(item.token);
+            self.fed.push(item.token);
             if item.logits {
                 self.rows.push((item.seq, pos));
             } else {

@@ -25,12 +25,12 @@ mod fake;
 #[cfg(test)]
 mod tests;
 
-use std::sync::atomic::AtomicU64;
-use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::sync::mpsc::{Receiver, sync_channel};
 use std::time::Instant;
 
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::{Semaphore, oneshot};
 
 pub use self::config::{AdapterSpec, EngineConfig, FlashAttention, KvType};
 pub use self::core::CoreConfig;
@@ -108,7 +108,13 @@ where
 pub fn start(
     cfg: EngineConfig,
     progress: impl Fn(f32) + Send + 'static,
-) -> Result<(EngineHandle, oneshot::Receiver<Result<EngineInfo, EngineError>>), EngineError> {
+) -> Result<
+    (
+        EngineHandle,
+        oneshot::Receiver<Result<EngineInfo, EngineError>>,
+    ),
+    EngineError,
+> {
     cfg.validate()?;
     let (ready_tx, ready_rx) = oneshot::channel();
     let n_templates = cfg.templates.len();
@@ -146,7 +152,8 @@ fn load_and_serve(
     ready: &mut Option<oneshot::Sender<Result<EngineInfo, EngineError>>>,
 ) -> Result<(), EngineError> {
     let t0 = Instant::now();
-    let (backend, modules) = llama::backend(cfg.backends_dir.as_deref(), cfg.cpu_variant.as_deref())?;
+    let (backend, modules) =
+        llama::backend(cfg.backends_dir.as_deref(), cfg.cpu_variant.as_deref())?;
     let mut model = llama::load_model(backend, cfg, move |p| {
         progress(p);
         true
@@ -158,7 +165,13 @@ fn load_and_serve(
     // The last request slot is unused until the first request: use it to measure an empty
     // sequence's state size.
     let probe_seq = (cfg.templates.len() + cfg.core.max_parallel - 1) as u32;
-    let ops = llama::LlamaOps::new(&model, ctx, probe_seq, cfg.chat_template.as_deref(), adapters);
+    let ops = llama::LlamaOps::new(
+        &model,
+        ctx,
+        probe_seq,
+        cfg.chat_template.as_deref(),
+        adapters,
+    );
     let mut loaded = loaded;
     loaded.chat_template = llama::template_text(&ops).or(loaded.chat_template);
     let t1 = Instant::now();

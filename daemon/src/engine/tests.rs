@@ -8,6 +8,7 @@ use std::sync::mpsc as std_mpsc;
 use super::core::{Core, CoreConfig};
 use super::fake::FakeModel;
 use super::handle::EngineHandle;
+use super::ops::Token;
 use super::types::{EngineError, Event, FinishReason, GenerateRequest, SamplingParams};
 use super::{RequestStream, spawn_thread};
 
@@ -252,26 +253,30 @@ fn emergency_priority_is_admitted_first() {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
     running.cancel();
-    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let tag = |name: &'static str, s: RequestStream| {
-        let order = Arc::clone(&order);
-        async move {
-            collect(s).await;
-            order.lock().expect("lock").push(name);
-        }
-    };
     rt.block_on(async {
-        let mut futs: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>> = Vec::new();
-        futs.push(Box::pin(tag("running", running)));
+        collect(running).await;
         for s in low {
-            futs.push(Box::pin(tag("low", s)));
+            collect(s).await;
         }
-        futs.push(Box::pin(tag("urgent", urgent)));
-        futures_util::future::join_all(futs).await;
+        collect(urgent).await;
     });
-    let order = order.lock().expect("lock").clone();
-    assert_eq!(&order[..2], &["running", "urgent"], "{order:?}");
-    h.stop();
+    // The order in which the model was fed the questions is the order of admission.
+    let core = h.stop();
+    let fed = &core.model().fed;
+    let first_fed = |q: &str| -> usize {
+        let q: Vec<Token> = q.bytes().map(Token::from).collect();
+        fed.windows(q.len())
+            .position(|w| w == q.as_slice())
+            .unwrap_or_else(|| panic!("{q:?} was never fed"))
+    };
+    let urgent_at = first_fed("chest pain now");
+    for i in 0..3 {
+        let low_at = first_fed(&format!("routine {i}"));
+        assert!(
+            urgent_at < low_at,
+            "routine {i} was admitted before the emergency ({low_at} < {urgent_at})"
+        );
+    }
 }
 
 #[test]

@@ -146,6 +146,10 @@ fn strip_comment(line: &str) -> &str {
 #[test]
 fn ggml_type_table_matches_vendored_source() {
     let Some(root) = vendored_llama_cpp() else {
+        assert!(
+            std::env::var_os("MEDLLM_TESTS_STRICT").is_none(),
+            "MEDLLM_TESTS_STRICT: the vendored llama.cpp source is missing"
+        );
         eprintln!(
             "skipping: vendored llama.cpp source (llama-cpp-sys-2) not found under $CARGO_HOME/registry/src"
         );
@@ -252,6 +256,10 @@ fn ggml_type_table_matches_vendored_source() {
 #[test]
 fn file_type_table_matches_vendored_llama_h() {
     let Some(root) = vendored_llama_cpp() else {
+        assert!(
+            std::env::var_os("MEDLLM_TESTS_STRICT").is_none(),
+            "MEDLLM_TESTS_STRICT: the vendored llama.cpp source is missing"
+        );
         eprintln!("skipping: vendored llama.cpp source not found");
         return;
     };

@@ -19,6 +19,11 @@ pub fn default_model() -> Option<PathBuf> {
     if p.exists() {
         Some(p)
     } else {
+        assert!(
+            std::env::var_os("MEDLLM_TESTS_STRICT").is_none(),
+            "MEDLLM_TESTS_STRICT: {} is missing",
+            p.display()
+        );
         eprintln!(
             "skipping: {} is missing (run scripts/setup-models.sh)",
             p.display()

@@ -35,7 +35,6 @@ struct State {
 
 struct Authority {
     state: Arc<Mutex<State>>,
-    dbus: DBusProxy<'static>,
 }
 
 #[interface(name = "org.freedesktop.PolicyKit1.Authority")]
@@ -47,21 +46,29 @@ impl Authority {
         _details: HashMap<String, String>,
         flags: u32,
         _cancellation_id: String,
+        #[zbus(connection)] conn: &Connection,
     ) -> fdo::Result<(bool, bool, HashMap<String, String>)> {
+        // A proxy per call: one kept in `self` would keep the connection alive (a cycle through
+        // the object server), and the mock would never leave the bus.
+        let dbus = DBusProxy::new(conn).await?;
         let (kind, fields) = subject;
         let text = |k: &str| fields.get(k).and_then(|v| String::try_from(v.clone()).ok());
         let num = |k: &str| fields.get(k).and_then(|v| u32::try_from(v.clone()).ok());
         let name = text("name");
         let (uid, pid) = match (&kind[..], &name) {
             ("system-bus-name", Some(n)) => {
-                let bn = BusName::try_from(n.as_str()).map_err(|e| fdo::Error::InvalidArgs(e.to_string()))?;
-                let uid = self.dbus.get_connection_unix_user(bn.clone()).await.ok();
-                let pid = self.dbus.get_connection_unix_process_id(bn).await.ok();
+                let bn = BusName::try_from(n.as_str())
+                    .map_err(|e| fdo::Error::InvalidArgs(e.to_string()))?;
+                let uid = dbus.get_connection_unix_user(bn.clone()).await.ok();
+                let pid = dbus.get_connection_unix_process_id(bn).await.ok();
                 (uid, pid)
             }
             _ => (num("uid"), num("pid")),
         };
-        let mut state = self.state.lock().map_err(|_| fdo::Error::Failed("poisoned".into()))?;
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| fdo::Error::Failed("poisoned".into()))?;
         state.checks.push(Check {
             kind,
             name,
@@ -96,13 +103,14 @@ impl MockPolkit {
             .unwrap();
         let authority = Authority {
             state: Arc::clone(&state),
-            dbus: DBusProxy::new(&conn).await.unwrap(),
         };
         conn.object_server()
             .at("/org/freedesktop/PolicyKit1/Authority", authority)
             .await
             .unwrap();
-        conn.request_name("org.freedesktop.PolicyKit1").await.unwrap();
+        conn.request_name("org.freedesktop.PolicyKit1")
+            .await
+            .unwrap();
         Self { conn, state }
     }
 

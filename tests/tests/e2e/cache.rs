@@ -11,8 +11,10 @@ use medllm_tests::{Daemon, DaemonConfig, TestBus};
 use crate::common::*;
 
 const QUESTION: &str = "What is the usual adult dose of amoxicillin for acute otitis media?";
-const PARAPHRASE: &str = "For acute otitis media in adults, what amoxicillin dose is usually given?";
-const LOOK_ALIKE: &str = "What is the usual dose of amoxicillin for acute otitis media in a 4-year-old child?";
+const PARAPHRASE: &str =
+    "For acute otitis media in adults, what amoxicillin dose is usually given?";
+const LOOK_ALIKE: &str =
+    "What is the usual dose of amoxicillin for acute otitis media in a 4-year-old child?";
 
 fn greedy() -> AskOptions {
     AskOptions {
@@ -46,7 +48,12 @@ fn exact_semantic_guarded_and_persistent() {
         assert!(!a1.trim().is_empty());
 
         // The same question again (different case and spacing): exact tier, same answer.
-        let (a2, det2) = ask(&d, "  what is the usual adult dose of AMOXICILLIN for acute otitis media ", &greedy()).await;
+        let (a2, det2) = ask(
+            &d,
+            "  what is the usual adult dose of AMOXICILLIN for acute otitis media ",
+            &greedy(),
+        )
+        .await;
         assert_eq!(det2.cache.as_deref(), Some("exact"), "{det2:?}");
         assert_eq!(a2, a1);
         assert_eq!(det2.finish_reason.as_deref(), Some("cached"));
@@ -101,7 +108,11 @@ fn exact_semantic_guarded_and_persistent() {
             );
         }
     }
-    assert!(scanned > 0, "the cache wrote nothing to {}", cache_dir.display());
+    assert!(
+        scanned > 0,
+        "the cache wrote nothing to {}",
+        cache_dir.display()
+    );
 
     // Restart on the same state: the answer comes from disk.
     daemon.signal("TERM").unwrap();

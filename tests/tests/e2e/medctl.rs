@@ -204,3 +204,34 @@ fn completions_and_man_page_come_from_clap() {
         "{out}"
     );
 }
+
+#[test]
+fn inspect_reads_the_default_model_and_refuses_a_bad_file() {
+    let model = paths::require_model();
+    let medctl = || Command::new(paths::binary("medctl"));
+    let (st, out, err) =
+        run_with_timeout(medctl().arg("inspect").arg(&model).arg("--json"), T).unwrap();
+    assert!(st.success(), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["architecture"], "gemma3", "{v}");
+    assert_eq!(v["file_type"], "Q4_K_M");
+    assert_eq!(v["tensor_count"], 236);
+    assert_eq!(v["data_offset"], 6_525_120);
+    assert_eq!(v["complete"], true);
+    assert_eq!(v["layers"].as_array().unwrap().len(), 18);
+    let (st, out, err) = run_with_timeout(medctl().arg("inspect").arg(&model), T).unwrap();
+    assert!(st.success(), "{err}");
+    assert!(
+        out.contains("gemma3") && out.contains("complete (253,113,024 bytes)"),
+        "{out}"
+    );
+
+    // A file that is not GGUF: one line on stderr naming the file, non-zero exit.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.gguf");
+    std::fs::write(&bad, b"GGUF\x03\x00\x00\x00garbage").unwrap();
+    let (st, out, err) = run_with_timeout(medctl().arg("inspect").arg(&bad), T).unwrap();
+    assert!(!st.success() && out.is_empty(), "{out}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(err.contains("bad.gguf"), "{err}");
+}

@@ -22,7 +22,13 @@ async fn request_name(who: &Who, address: &str) -> Outcome {
     let mut c = who.command("busctl");
     c.arg(format!("--address={address}"))
         .args(["call", "org.freedesktop.DBus", "/org/freedesktop/DBus"])
-        .args(["org.freedesktop.DBus", "RequestName", "su", medllm_api::BUS_NAME, "4"]);
+        .args([
+            "org.freedesktop.DBus",
+            "RequestName",
+            "su",
+            medllm_api::BUS_NAME,
+            "4",
+        ]);
     output(c).await
 }
 
@@ -64,8 +70,18 @@ fn the_shipped_policy_decides_who_may_do_what() {
         // Name ownership: only medllm.
         for who in [&root, &member, &outsider] {
             let o = request_name(who, &address).await;
-            assert!(!o.status.success(), "{} could own the name: {}", who.name, o.text());
-            assert!(o.text().contains("Access denied"), "{}: {}", who.name, o.text());
+            assert!(
+                !o.status.success(),
+                "{} could own the name: {}",
+                who.name,
+                o.text()
+            );
+            assert!(
+                o.text().contains("Access denied"),
+                "{}: {}",
+                who.name,
+                o.text()
+            );
         }
         let o = request_name(&service, &address).await;
         assert!(o.status.success(), "medllm may own the name: {}", o.text());
@@ -87,20 +103,74 @@ fn the_shipped_policy_decides_who_may_do_what() {
 
     rt.block_on(async {
         let main = |m: &str| format!("{}.{m}", medllm_api::BUS_NAME);
-        let ask_args = ["What is a fever?", "{'max_tokens': <uint32 8>, 'temperature': <0.0>}"];
+        let ask_args = [
+            "What is a fever?",
+            "{'max_tokens': <uint32 8>, 'temperature': <0.0>}",
+        ];
 
         // A member asks, reads properties and introspects.
-        let o = output(gdbus_call(&member, &address, OBJECT_PATH, &main("Ask"), &ask_args)).await;
+        let o = output(gdbus_call(
+            &member,
+            &address,
+            OBJECT_PATH,
+            &main("Ask"),
+            &ask_args,
+        ))
+        .await;
         assert!(o.status.success(), "member Ask: {}", o.text());
-        assert!(o.out.contains("completion_tokens"), "member got an answer: {}", o.out);
+        assert!(
+            o.out.contains("completion_tokens"),
+            "member got an answer: {}",
+            o.out
+        );
         let get = ["org.medllm.Daemon1", "State"];
-        let o = output(gdbus_call(&member, &address, OBJECT_PATH, "org.freedesktop.DBus.Properties.Get", &get)).await;
-        assert!(o.status.success() && o.out.contains("ready"), "member reads State: {}", o.text());
-        let o = output(gdbus_call(&member, &address, OBJECT_PATH, "org.freedesktop.DBus.Properties.GetAll", &["org.medllm.Daemon1"])).await;
-        assert!(o.status.success() && o.out.contains("MaxQuestionBytes"), "member GetAll: {}", o.text());
-        let o = output(gdbus_call(&member, &address, OBJECT_PATH, "org.freedesktop.DBus.Introspectable.Introspect", &[])).await;
-        assert!(o.status.success() && o.out.contains("org.medllm.Daemon1.Admin"), "member introspects: {}", o.text());
-        let o = output(gdbus_call(&member, &address, OBJECT_PATH, &main("Status"), &[])).await;
+        let o = output(gdbus_call(
+            &member,
+            &address,
+            OBJECT_PATH,
+            "org.freedesktop.DBus.Properties.Get",
+            &get,
+        ))
+        .await;
+        assert!(
+            o.status.success() && o.out.contains("ready"),
+            "member reads State: {}",
+            o.text()
+        );
+        let o = output(gdbus_call(
+            &member,
+            &address,
+            OBJECT_PATH,
+            "org.freedesktop.DBus.Properties.GetAll",
+            &["org.medllm.Daemon1"],
+        ))
+        .await;
+        assert!(
+            o.status.success() && o.out.contains("MaxQuestionBytes"),
+            "member GetAll: {}",
+            o.text()
+        );
+        let o = output(gdbus_call(
+            &member,
+            &address,
+            OBJECT_PATH,
+            "org.freedesktop.DBus.Introspectable.Introspect",
+            &[],
+        ))
+        .await;
+        assert!(
+            o.status.success() && o.out.contains("org.medllm.Daemon1.Admin"),
+            "member introspects: {}",
+            o.text()
+        );
+        let o = output(gdbus_call(
+            &member,
+            &address,
+            OBJECT_PATH,
+            &main("Status"),
+            &[],
+        ))
+        .await;
         assert!(o.status.success(), "member Status: {}", o.text());
 
         // The outsider is refused by the bus itself, for every user-facing call.
@@ -108,21 +178,47 @@ fn the_shipped_policy_decides_who_may_do_what() {
             (main("Ask"), &ask_args[..]),
             (main("Status"), &[][..]),
             ("org.freedesktop.DBus.Properties.Get".to_string(), &get[..]),
-            ("org.freedesktop.DBus.Properties.GetAll".to_string(), &["org.medllm.Daemon1"][..]),
-            ("org.freedesktop.DBus.Introspectable.Introspect".to_string(), &[][..]),
+            (
+                "org.freedesktop.DBus.Properties.GetAll".to_string(),
+                &["org.medllm.Daemon1"][..],
+            ),
+            (
+                "org.freedesktop.DBus.Introspectable.Introspect".to_string(),
+                &[][..],
+            ),
         ] {
             let o = output(gdbus_call(&outsider, &address, OBJECT_PATH, &method, args)).await;
-            assert!(!o.status.success(), "outsider {method} succeeded: {}", o.out);
-            assert!(o.err.contains(REFUSED_BY_BUS), "outsider {method}: {}", o.text());
+            assert!(
+                !o.status.success(),
+                "outsider {method} succeeded: {}",
+                o.out
+            );
+            assert!(
+                o.err.contains(REFUSED_BY_BUS),
+                "outsider {method}: {}",
+                o.text()
+            );
         }
 
         // Nobody may set the daemon's properties, root included: refused by the bus (the
         // daemon would answer PropertyReadOnly; the bus answers first).
         let set = ["org.medllm.Daemon1", "MaxQuestionBytes", "<uint32 1>"];
         for who in [&root, &member, &outsider] {
-            let o = output(gdbus_call(who, &address, OBJECT_PATH, "org.freedesktop.DBus.Properties.Set", &set)).await;
+            let o = output(gdbus_call(
+                who,
+                &address,
+                OBJECT_PATH,
+                "org.freedesktop.DBus.Properties.Set",
+                &set,
+            ))
+            .await;
             assert!(!o.status.success(), "{} set a property", who.name);
-            assert!(o.err.contains(REFUSED_BY_BUS), "{} Set: {}", who.name, o.text());
+            assert!(
+                o.err.contains(REFUSED_BY_BUS),
+                "{} Set: {}",
+                who.name,
+                o.text()
+            );
         }
 
         // The admin interface: the bus lets everyone reach it, the daemon decides. No polkit on
@@ -130,12 +226,17 @@ fn the_shipped_policy_decides_who_may_do_what() {
         let stats = "org.medllm.Daemon1.Admin.GetStats";
         let o = output(gdbus_call(&root, &address, OBJECT_PATH, stats, &[])).await;
         assert!(o.status.success(), "root GetStats: {}", o.text());
-        assert!(o.out.contains("fallback rule"), "the fallback rule decided: {}", o.out);
+        assert!(
+            o.out.contains("fallback rule"),
+            "the fallback rule decided: {}",
+            o.out
+        );
         for who in [&member, &outsider] {
             let o = output(gdbus_call(who, &address, OBJECT_PATH, stats, &[])).await;
             assert!(!o.status.success(), "{} used the admin interface", who.name);
             assert!(
-                o.err.contains("org.medllm.Daemon1.Error.NotAuthorized") && o.err.contains("fallback rule"),
+                o.err.contains("org.medllm.Daemon1.Error.NotAuthorized")
+                    && o.err.contains("fallback rule"),
                 "{}: the daemon refused, not the bus: {}",
                 who.name,
                 o.text()
@@ -145,10 +246,28 @@ fn the_shipped_policy_decides_who_may_do_what() {
         // LogControl1: root may set the level; a member may not even read it.
         let log_path = "/org/freedesktop/LogControl1";
         let set_level = ["org.freedesktop.LogControl1", "LogLevel", "<'debug'>"];
-        let o = output(gdbus_call(&root, &address, log_path, "org.freedesktop.DBus.Properties.Set", &set_level)).await;
+        let o = output(gdbus_call(
+            &root,
+            &address,
+            log_path,
+            "org.freedesktop.DBus.Properties.Set",
+            &set_level,
+        ))
+        .await;
         assert!(o.status.success(), "root sets LogLevel: {}", o.text());
-        let o = output(gdbus_call(&member, &address, log_path, "org.freedesktop.DBus.Properties.Set", &set_level)).await;
-        assert!(o.err.contains(REFUSED_BY_BUS), "member sets LogLevel: {}", o.text());
+        let o = output(gdbus_call(
+            &member,
+            &address,
+            log_path,
+            "org.freedesktop.DBus.Properties.Set",
+            &set_level,
+        ))
+        .await;
+        assert!(
+            o.err.contains(REFUSED_BY_BUS),
+            "member sets LogLevel: {}",
+            o.text()
+        );
     });
 
     // The daemon answered as the medllm user.

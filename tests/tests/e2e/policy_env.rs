@@ -30,6 +30,10 @@ pub fn skip_unless_root(test: &str) -> bool {
     if is_root() {
         return false;
     }
+    assert!(
+        std::env::var_os("MEDLLM_TESTS_STRICT").is_none(),
+        "MEDLLM_TESTS_STRICT: {test} needs root"
+    );
     eprintln!(
         "SKIPPED {test}: needs root (creates accounts and runs D-Bus clients as other users); \
          run `sudo -E cargo test --release -p medllm-tests` to include it"
@@ -59,7 +63,9 @@ impl Bus {
     /// Start a bus. Accounts named in the policy must exist before (dbus-daemon resolves them
     /// when it reads its configuration).
     pub fn start(policy: &BusPolicy) -> Result<Self> {
-        let dir = tempfile::Builder::new().prefix("medllm-policy-").tempdir()?;
+        let dir = tempfile::Builder::new()
+            .prefix("medllm-policy-")
+            .tempdir()?;
         // Other users reach the socket and read the configs and logs in here.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))?;
         let socket = dir.path().join("bus");
@@ -178,16 +184,6 @@ pub struct Who {
 }
 
 impl Who {
-    /// A uid with no account (the bus and the daemon only see numbers).
-    pub fn bare(uid: u32, groups: &[u32]) -> Self {
-        Self {
-            name: String::new(),
-            uid,
-            gid: uid,
-            groups: groups.to_vec(),
-        }
-    }
-
     /// `program` run as this user.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut c = Command::new("setpriv");
@@ -276,12 +272,18 @@ fn lookup(db: &str, name: &str, field: usize) -> Result<Option<u32>> {
         return Ok(None);
     }
     let line = String::from_utf8_lossy(&out.stdout);
-    let value = line.trim().split(':').nth(field).context("short getent line")?;
+    let value = line
+        .trim()
+        .split(':')
+        .nth(field)
+        .context("short getent line")?;
     Ok(Some(value.parse()?))
 }
 
 fn run(cmd: &mut Command) -> Result<()> {
-    let out = cmd.output().with_context(|| format!("cannot run {cmd:?}"))?;
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
     if !out.status.success() {
         bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
@@ -337,18 +339,15 @@ pub struct Proc {
 impl Proc {
     /// Start `cmd` (its output already pointed at `log`).
     pub fn spawn(mut cmd: Command, log: PathBuf) -> Result<Self> {
-        let child = cmd.spawn().with_context(|| format!("cannot start {cmd:?}"))?;
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("cannot start {cmd:?}"))?;
         Ok(Self { child, log })
     }
 
     /// Its log (stdout and stderr).
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Where the log is.
-    pub fn log_path(&self) -> &Path {
-        &self.log
     }
 
     /// The process id (setpriv execs the daemon, so this is the daemon's).
@@ -371,7 +370,10 @@ impl Proc {
         let deadline = Instant::now() + Duration::from_secs(300);
         loop {
             if let Some(st) = self.child.try_wait()? {
-                bail!("medllmd exited with {st} before it was ready:\n{}", self.log());
+                bail!(
+                    "medllmd exited with {st} before it was ready:\n{}",
+                    self.log()
+                );
             }
             if name_has_owner(address)? {
                 return Ok(());
@@ -491,7 +493,9 @@ pub fn stage(dir: &Path) -> Result<PathBuf> {
 
 /// Where the dynamic loader finds `libllama.so.0` for `daemon` (as `paths::medllmd` runs it).
 fn llama_lib_dir(daemon: &Path) -> Result<PathBuf> {
-    let out = paths::medllmd().env("LD_TRACE_LOADED_OBJECTS", "1").output()?;
+    let out = paths::medllmd()
+        .env("LD_TRACE_LOADED_OBJECTS", "1")
+        .output()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text
         .lines()
