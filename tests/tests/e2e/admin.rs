@@ -499,6 +499,25 @@ fn medctl_cache_stats_clear_and_purge() {
     });
 }
 
+/// Properties of the daemon's `org.freedesktop.LogControl1` object, and that interface's name.
+async fn log_control(
+    conn: &zbus::Connection,
+) -> (
+    zbus::fdo::PropertiesProxy<'static>,
+    zbus::names::InterfaceName<'static>,
+) {
+    let props = zbus::fdo::PropertiesProxy::builder(conn)
+        .destination(BUS_NAME)
+        .unwrap()
+        .path("/org/freedesktop/LogControl1")
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    let iface = zbus::names::InterfaceName::try_from("org.freedesktop.LogControl1").unwrap();
+    (props, iface)
+}
+
 #[test]
 fn log_control_changes_the_level_for_root_only() {
     if skip_unless_root("log_control_changes_the_level_for_root_only") {
@@ -510,15 +529,7 @@ fn log_control_changes_the_level_for_root_only() {
     let (_, other, _) = users(&mut acc);
     rt_mt().block_on(async {
         let (conn, admin, _) = root_admin().await;
-        let props = zbus::fdo::PropertiesProxy::builder(&conn)
-            .destination(BUS_NAME)
-            .unwrap()
-            .path("/org/freedesktop/LogControl1")
-            .unwrap()
-            .build()
-            .await
-            .unwrap();
-        let iface = zbus::names::InterfaceName::try_from("org.freedesktop.LogControl1").unwrap();
+        let (props, iface) = log_control(&conn).await;
         let level = || async {
             String::try_from(props.get(iface.clone(), "LogLevel").await.unwrap()).unwrap()
         };
@@ -573,15 +584,7 @@ fn logs_carry_request_fields_but_never_question_or_answer_text() {
     let answer = rt_mt().block_on(async {
         let (c, _admin, d) = root_admin().await;
         // An earlier test may have left the level at warning.
-        let props = zbus::fdo::PropertiesProxy::builder(&c)
-            .destination(BUS_NAME)
-            .unwrap()
-            .path("/org/freedesktop/LogControl1")
-            .unwrap()
-            .build()
-            .await
-            .unwrap();
-        let iface = zbus::names::InterfaceName::try_from("org.freedesktop.LogControl1").unwrap();
+        let (props, iface) = log_control(&c).await;
         props
             .set(iface, "LogLevel", zbus::zvariant::Value::from("debug"))
             .await
