@@ -10,7 +10,9 @@
 //! `CARGO_TARGET_DIR=$HOME/.cache/medllm-target cargo test --release -p medllmd -p medllm-planner --test llama_accounting -- --nocapture`.
 //! Selecting the planner alone unifies host-side (proc-macro/build-script) features differently (no `syn/fold`
 //! from the daemon's proc macros), which changes llama-cpp-sys-2's build hash and rebuilds llama.cpp.
-//! (`--nocapture` prints the measured-vs-predicted table).
+//! (`--nocapture` prints the measured-vs-predicted table). `MEDLLM_ACCOUNTING_MODEL=PATH` runs the same cases
+//! on another model, e.g. the 7B header fixture extended to its full size with zeros (`truncate -s`; the
+//! buffers do not depend on the weights' values), as docs/planner.md shows.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -89,7 +91,12 @@ fn kv_cache_type(t: KvType) -> KvCacheType {
 
 #[test]
 fn memory_model_matches_llama_cpp() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/gemma-3-270m-q4_k_m.gguf");
+    // MEDLLM_ACCOUNTING_MODEL runs the same cases on another GGUF (docs/planner.md: the 7B).
+    let path = std::env::var_os("MEDLLM_ACCOUNTING_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/gemma-3-270m-q4_k_m.gguf")
+        });
     assert!(
         path.exists(),
         "{} missing: run scripts/setup-models.sh",
