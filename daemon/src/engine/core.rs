@@ -24,7 +24,9 @@ pub struct CoreConfig {
     /// Sequence slots for requests (not counting template sequences).
     pub max_parallel: usize,
     /// Most prompt tokens computed in one step, across all prefilling requests. Keeps the
-    /// inter-token latency of generating requests bounded while a long prompt is ingested.
+    /// inter-token latency of generating requests bounded while a long prompt is ingested (and
+    /// the first token of a short prompt admitted beside a long one). A lone prompt with no
+    /// request generating is not capped: nobody would wait for it.
     pub prefill_chunk: usize,
     /// Share template KV with requests (ablation switch: off recomputes every prompt).
     pub template_reuse: bool,
@@ -379,9 +381,6 @@ impl<M: ModelOps> Core<M> {
         let n_gen = batch.len();
 
         // 2. Prompt chunks, round-robin, within the prefill cap.
-        let mut budget = n_batch
-            .saturating_sub(n_gen)
-            .min(self.cfg.prefill_chunk.max(1));
         let prefilling: Vec<usize> = (0..self.slots.len())
             .map(|k| (self.rr_cursor + k) % self.slots.len())
             .filter(|&i| {
@@ -390,6 +389,15 @@ impl<M: ModelOps> Core<M> {
                     .is_some_and(|l| l.next_input.is_none() && !l.prefill_done())
             })
             .collect();
+        // The cap protects others from waiting on a long prompt. With nothing generating and a
+        // single prompt to read, nobody waits: fill the whole batch (fewer, larger decodes read
+        // the weights fewer times; llama.cpp splits it into n_ubatch pieces anyway).
+        let cap = if n_gen == 0 && prefilling.len() == 1 {
+            n_batch
+        } else {
+            self.cfg.prefill_chunk.max(1)
+        };
+        let mut budget = n_batch.saturating_sub(n_gen).min(cap);
         if !prefilling.is_empty() {
             self.rr_cursor = (self.rr_cursor + 1) % self.slots.len();
         }

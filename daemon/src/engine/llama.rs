@@ -294,8 +294,43 @@ pub fn template_text(ops: &LlamaOps<'_>) -> Option<String> {
     ops.chat_template.as_ref().and_then(|t| t.to_string().ok())
 }
 
+/// A request's sampler. Plain greedy decoding (the default, and what the answer cache admits)
+/// reads the logits directly: llama.cpp's sampler would first copy all of them into a candidate
+/// array (262,144 entries for gemma 3) for every token of every sequence, a per-step cost that
+/// grows with the batch width.
+pub enum Sampler {
+    /// Argmax over the logits, exactly llama.cpp's greedy sampler (first maximum wins).
+    Greedy,
+    /// llama.cpp's sampler chain (penalties, top-k, top-p, min-p, temperature, seeded draw).
+    Chain(LlamaSampler),
+}
+
+impl std::fmt::Debug for Sampler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Greedy => "Sampler::Greedy",
+            Self::Chain(_) => "Sampler::Chain",
+        })
+    }
+}
+
+/// The index of the first largest logit, as `llama_sampler_greedy_apply` picks it (strict `>`
+/// from index 0, so ties and NaNs resolve the same way).
+fn greedy(logits: &[f32]) -> Token {
+    let Some(&first) = logits.first() else {
+        return 0;
+    };
+    let (mut best, mut best_logit) = (0usize, first);
+    for (i, &l) in logits.iter().enumerate().skip(1) {
+        if l > best_logit {
+            (best, best_logit) = (i, l);
+        }
+    }
+    best as Token
+}
+
 impl ModelOps for LlamaOps<'_> {
-    type Sampler = LlamaSampler;
+    type Sampler = Sampler;
 
     fn n_ctx(&self) -> u32 {
         self.ctx.n_ctx()
@@ -393,7 +428,10 @@ impl ModelOps for LlamaOps<'_> {
         }
     }
 
-    fn new_sampler(&self, p: &SamplingParams) -> LlamaSampler {
+    fn new_sampler(&self, p: &SamplingParams) -> Sampler {
+        if p.temperature <= 0.0 && p.repeat_penalty == 1.0 {
+            return Sampler::Greedy;
+        }
         let mut chain = Vec::new();
         if p.repeat_penalty != 1.0 {
             chain.push(LlamaSampler::penalties(
@@ -419,11 +457,14 @@ impl ModelOps for LlamaOps<'_> {
             chain.push(LlamaSampler::temp(p.temperature));
             chain.push(LlamaSampler::dist(p.seed.unwrap_or_else(random_seed)));
         }
-        LlamaSampler::chain_simple(chain)
+        Sampler::Chain(LlamaSampler::chain_simple(chain))
     }
 
-    fn sample(&mut self, sampler: &mut LlamaSampler, row: usize) -> Token {
-        sampler.sample(&self.ctx, self.last_rows[row]).0
+    fn sample(&mut self, sampler: &mut Sampler, row: usize) -> Token {
+        match sampler {
+            Sampler::Greedy => greedy(self.ctx.get_logits_ith(self.last_rows[row])),
+            Sampler::Chain(chain) => chain.sample(&self.ctx, self.last_rows[row]).0,
+        }
     }
 
     fn logprobs(&self, row: usize, tokens: &[Token]) -> Vec<f32> {

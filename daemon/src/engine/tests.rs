@@ -283,7 +283,9 @@ fn emergency_priority_is_admitted_first() {
 fn long_prompt_does_not_freeze_generation() {
     let rt = rt();
     let chunk = 16;
-    let h = Harness::start(FakeModel::new(8192, 512), 2, 4, chunk);
+    // The generating request runs 200 tokens, longer than the long prompt's 2000/16 steps, so
+    // every chunk of that prompt is read while someone is streaming.
+    let h = Harness::start(FakeModel::new(8192, 512).never_end(), 2, 4, chunk);
     let generating = h.handle.submit(req("short question", 200)).expect("submit");
     let long = h.handle.submit(req(&"y".repeat(2000), 5)).expect("submit");
     rt.block_on(async {
@@ -299,6 +301,21 @@ fn long_prompt_does_not_freeze_generation() {
         .max()
         .unwrap_or(0);
     assert!(max_batch <= 2 + chunk, "a step carried {max_batch} tokens");
+}
+
+#[test]
+fn a_lone_prompt_is_read_in_full_batches() {
+    let rt = rt();
+    let chunk = 16;
+    let h = Harness::start(FakeModel::new(8192, 512), 2, 4, chunk);
+    let s = h.handle.submit(req(&"y".repeat(2000), 5)).expect("submit");
+    assert!(matches!(rt.block_on(collect(s)).1, Event::Done(_)));
+    let core = h.stop();
+    // Nothing else was running: the cap (16) would only have cost decode calls.
+    let n_templates = core.template_lengths().len();
+    let steps = &core.model().batch_sizes[n_templates..];
+    assert_eq!(steps.iter().copied().max(), Some(512), "{steps:?}");
+    assert!(steps.len() < 2000 / chunk, "{} steps", steps.len());
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! Threshold calibration for the semantic tier (figures in docs/cache.md):
-//! `cargo run --release -p medllm-cache --example calibrate`
+//! `cargo run --release -p medllm-cache --example calibrate_threshold`
 //!
 //! For each candidate threshold it prints, with the real MiniLM: hits on the dev `hit` pairs and on our
 //! paraphrase set (guards on), how many dev `miss` pairs and generated must-miss pairs score above the
