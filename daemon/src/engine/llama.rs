@@ -543,3 +543,18 @@ fn random_seed() -> u32 {
     }
     u32::from_le_bytes(b)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::greedy;
+
+    #[test]
+    fn greedy_takes_the_first_maximum_like_llama_cpp() {
+        assert_eq!(greedy(&[0.5, 2.0, -1.0, 2.0]), 1, "ties: the first one");
+        assert_eq!(greedy(&[3.0, 2.0]), 0);
+        assert_eq!(greedy(&[f32::NAN, 1.0, 4.0]), 0, "NaN first: no logit is > NaN");
+        assert_eq!(greedy(&[1.0, f32::NAN, 4.0]), 2, "NaN later is skipped");
+        assert_eq!(greedy(&[f32::NEG_INFINITY; 3]), 0);
+        assert_eq!(greedy(&[]), 0);
+    }
+}
