@@ -23,6 +23,10 @@ pub const REASON: &str = "reason";
 pub const MATCHED_TERMS: &str = "matched_terms";
 /// `s`: the rendered system prompt for the category.
 pub const SYSTEM_PROMPT: &str = "system_prompt";
+/// `s`: the whole prompt the model would be fed for this question (the system prompt and the
+/// question inside the model's chat template or the plain format); absent while no model is
+/// loaded.
+pub const RENDERED_PROMPT: &str = "rendered_prompt";
 /// `s`: hash of the category templates in use.
 pub const TEMPLATE_VERSION: &str = "template_version";
 
@@ -42,6 +46,7 @@ pub struct ClassifyResult {
     pub reason: Option<String>,
     pub matched_terms: Option<Vec<MatchedTermWire>>,
     pub system_prompt: Option<String>,
+    pub rendered_prompt: Option<String>,
     pub template_version: Option<String>,
 }
 
@@ -55,6 +60,7 @@ impl ClassifyResult {
             (DECISION, &self.decision),
             (REASON, &self.reason),
             (SYSTEM_PROMPT, &self.system_prompt),
+            (RENDERED_PROMPT, &self.rendered_prompt),
             (TEMPLATE_VERSION, &self.template_version),
         ] {
             if let Some(v) = v {
@@ -88,6 +94,7 @@ impl ClassifyResult {
             reason: get_str(d, REASON),
             matched_terms: get(d, MATCHED_TERMS),
             system_prompt: get_str(d, SYSTEM_PROMPT),
+            rendered_prompt: get_str(d, RENDERED_PROMPT),
             template_version: get_str(d, TEMPLATE_VERSION),
         }
     }
@@ -111,6 +118,7 @@ mod tests {
                 3,
                 String::new(),
             )]),
+            rendered_prompt: Some("system\n\nQuestion: q\nAnswer:".into()),
             ..Default::default()
         };
         assert_eq!(ClassifyResult::from_dict(&c.to_dict()), c);

@@ -107,7 +107,9 @@ fn print_result(r: &ClassifyResult) {
             .collect();
         println!("matched:   {}", m.join(", "));
     }
-    if let Some(p) = &r.system_prompt {
-        println!("\nsystem prompt:\n{p}");
+    match (&r.rendered_prompt, &r.system_prompt) {
+        (Some(p), _) => println!("\nprompt as the model is fed it:\n{p}"),
+        (None, Some(p)) => println!("\nsystem prompt:\n{p}"),
+        (None, None) => {}
     }
 }

@@ -159,6 +159,7 @@ pub(crate) fn classification(c: &Classification, templates: &Templates) -> Class
                 .collect(),
         ),
         system_prompt: Some(templates.system_prompt(c.category)),
+        rendered_prompt: None,
         template_version: Some(templates.template_version().to_string()),
     }
 }

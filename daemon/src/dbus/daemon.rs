@@ -188,7 +188,7 @@ impl DaemonObject {
 
     /// Classify `question` without answering it; `category` "" lets the classifier choose,
     /// a category name shows what an override would do. Returns category, scores, reason,
-    /// matched terms and the rendered system prompt.
+    /// matched terms, the system prompt and the whole prompt as the model is fed it.
     #[zbus(out_args("result"))]
     async fn classify(
         &self,
@@ -212,7 +212,9 @@ impl DaemonObject {
             .service
             .classify(&question, requested)
             .map_err(|e| convert::error(&e))?;
-        Ok(convert::classification(&c, self.service.templates()).to_dict())
+        let mut result = convert::classification(&c, self.service.templates());
+        result.rendered_prompt = self.service.rendered_prompt(c.category, &question);
+        Ok(result.to_dict())
     }
 
     /// Score a multiple-choice question (`options`: letter → text) as the service would answer

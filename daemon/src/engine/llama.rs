@@ -289,6 +289,22 @@ fn chat_template_for(model: &LlamaModel, setting: Option<&str>) -> Option<LlamaC
     }
 }
 
+impl LlamaOps<'_> {
+    /// The prompt text around the question for `system`: (before, after, implied stop strings).
+    /// The model's chat template when it has one; otherwise a plain format, where a base model
+    /// goes on to invent the next question, so that ends the answer.
+    pub fn prompt_parts(&self, system: &str) -> (String, String, Vec<String>) {
+        match self.chat_parts(system) {
+            Some((b, a)) => (b, a, Vec::new()),
+            None => (
+                format!("{system}\n\nQuestion: "),
+                "\nAnswer:".to_string(),
+                PLAIN_STOPS.iter().map(|s| s.to_string()).collect(),
+            ),
+        }
+    }
+}
+
 /// The chat template text in use, for reasoning-model detection (`None`: plain format).
 pub fn template_text(ops: &LlamaOps<'_>) -> Option<String> {
     ops.chat_template.as_ref().and_then(|t| t.to_string().ok())
@@ -341,16 +357,7 @@ impl ModelOps for LlamaOps<'_> {
     }
 
     fn render(&self, system: &str, question: &str) -> Result<Prompt, EngineError> {
-        let (before, after, stop) = match self.chat_parts(system) {
-            Some((b, a)) => (b, a, Vec::new()),
-            // Plain format for models without a chat template; a base model goes on to invent
-            // the next question, so that ends the answer.
-            None => (
-                format!("{system}\n\nQuestion: "),
-                "\nAnswer:".to_string(),
-                PLAIN_STOPS.iter().map(|s| s.to_string()).collect(),
-            ),
-        };
+        let (before, after, stop) = self.prompt_parts(system);
         let vocab = self.model.vocab();
         // Template markup may contain special tokens; the question never does (no injection).
         let mut tokens: Vec<Token> = vocab
@@ -552,7 +559,11 @@ mod tests {
     fn greedy_takes_the_first_maximum_like_llama_cpp() {
         assert_eq!(greedy(&[0.5, 2.0, -1.0, 2.0]), 1, "ties: the first one");
         assert_eq!(greedy(&[3.0, 2.0]), 0);
-        assert_eq!(greedy(&[f32::NAN, 1.0, 4.0]), 0, "NaN first: no logit is > NaN");
+        assert_eq!(
+            greedy(&[f32::NAN, 1.0, 4.0]),
+            0,
+            "NaN first: no logit is > NaN"
+        );
         assert_eq!(greedy(&[1.0, f32::NAN, 4.0]), 2, "NaN later is skipped");
         assert_eq!(greedy(&[f32::NEG_INFINITY; 3]), 0);
         assert_eq!(greedy(&[]), 0);

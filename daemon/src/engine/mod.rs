@@ -58,6 +58,9 @@ pub struct EngineInfo {
     pub template_tokens: Vec<usize>,
     /// Seconds spent decoding the templates at start.
     pub template_prefill_seconds: f64,
+    /// Each template's prompt text around the question, (before, after), exactly as the model
+    /// is fed it (chat template or plain format), so that an admin can see the whole prompt.
+    pub prompt_parts: Vec<(String, String)>,
     /// The ggml backend modules in use.
     pub backends: backends::LoadedBackends,
 }
@@ -174,6 +177,14 @@ fn load_and_serve(
     );
     let mut loaded = loaded;
     loaded.chat_template = llama::template_text(&ops).or(loaded.chat_template);
+    let prompt_parts = cfg
+        .templates
+        .iter()
+        .map(|t| {
+            let (before, after, _) = ops.prompt_parts(t);
+            (before, after)
+        })
+        .collect();
     let t1 = Instant::now();
     let core = Core::new(
         ops,
@@ -187,6 +198,7 @@ fn load_and_serve(
         n_ctx: cfg.n_ctx,
         template_tokens: core.template_lengths(),
         template_prefill_seconds: t1.elapsed().as_secs_f64(),
+        prompt_parts,
         backends: modules.clone(),
     };
     tracing::info!(

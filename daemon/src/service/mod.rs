@@ -167,6 +167,15 @@ impl Service {
             .classify_with_override(question, requested))
     }
 
+    /// The whole prompt `question` is answered with under `category`, as the model is fed it
+    /// (`None` while no model is loaded).
+    pub fn rendered_prompt(&self, category: Category, question: &str) -> Option<String> {
+        let model = self.model()?;
+        let index = Category::ALL.iter().position(|c| *c == category)?;
+        let (before, after) = model.info.prompt_parts.get(index)?;
+        Some(format!("{before}{question}{after}"))
+    }
+
     /// Set the lifecycle state (the D-Bus layer watches it for PropertiesChanged).
     pub fn set_state(&self, state: ServiceState) {
         self.inner.state.send_replace(state);

@@ -336,14 +336,25 @@ fn classify_explains_and_honours_an_override() {
         assert!(c.scores.unwrap()["emergency"] > 0.0);
         assert!(!c.reason.unwrap().is_empty());
         let emergency_prompt = c.system_prompt.unwrap();
+        // The whole prompt, rendered the way the engine feeds it: gemma-3-270m is a base model
+        // without a chat template, so the plain format wraps the category's system prompt.
+        assert_eq!(
+            c.rendered_prompt.as_deref(),
+            Some(format!("{emergency_prompt}\n\nQuestion: {q}\nAnswer:").as_str()),
+            "rendered prompt"
+        );
         let o = ClassifyResult::from_dict(&d.classify(q, "prevention").await.unwrap());
         assert_eq!(o.category.as_deref(), Some("prevention"));
         assert_eq!(o.classified_category.as_deref(), Some("emergency"));
         assert_eq!(o.overridden, Some(true));
+        let prevention_prompt = o.system_prompt.unwrap();
         assert_ne!(
-            o.system_prompt.unwrap(),
-            emergency_prompt,
+            prevention_prompt, emergency_prompt,
             "each category has its own prompt"
+        );
+        assert!(
+            o.rendered_prompt.unwrap().starts_with(&prevention_prompt),
+            "the override's prompt is rendered"
         );
         assert_err(
             d.classify(q, "cardiology").await,
