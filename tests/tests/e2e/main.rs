@@ -10,6 +10,7 @@
 mod admin;
 mod admin_polkit;
 mod api;
+mod ask_polkit;
 mod cache;
 mod common;
 mod eval;
