@@ -205,17 +205,7 @@ fn without_polkit_the_fallback_rule_decides() {
     let (admin_user, other, member) = users(&mut acc);
     rt_mt().block_on(async {
         // No authority on the bus (an earlier test's mock may take a moment to leave).
-        let conn = connect(e.bus.address()).await;
-        let dbus = DBusProxy::new(&conn).await.unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while dbus
-            .name_has_owner(BusName::try_from("org.freedesktop.PolicyKit1").unwrap())
-            .await
-            .unwrap()
-        {
-            assert!(Instant::now() < deadline, "a polkit is still on the bus");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        crate::admin_polkit::wait_until_no_polkit(e.bus.address()).await;
         for who in [&admin_user, &member] {
             let o = output(busctl_admin(who, "GetStats")).await;
             assert!(

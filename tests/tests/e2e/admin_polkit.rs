@@ -130,3 +130,22 @@ impl MockPolkit {
         let _ = self.conn.close().await;
     }
 }
+
+/// Wait until no polkit authority is on the bus at `address` (a mock that left may take a
+/// moment to disappear).
+pub async fn wait_until_no_polkit(address: &str) {
+    let conn = crate::common::connect(address).await;
+    let dbus = DBusProxy::new(&conn).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while dbus
+        .name_has_owner(BusName::try_from("org.freedesktop.PolicyKit1").unwrap())
+        .await
+        .unwrap()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a polkit is still on the bus"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

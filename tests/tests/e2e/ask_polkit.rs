@@ -2,16 +2,12 @@
 //! methods (`Ask`, `StartAsk`, `Classify`), asked about the caller; without polkit the bus policy
 //! alone governs them again. Runs clients as test accounts, so it needs root (skipped otherwise).
 
-use std::time::{Duration, Instant};
-
 use medllm_api::OBJECT_PATH;
 use medllm_tests::DaemonConfig;
-use zbus::fdo::DBusProxy;
-use zbus::names::BusName;
 
 use crate::admin::rt_mt;
 use crate::admin_polkit::MockPolkit;
-use crate::common::{connect, serial};
+use crate::common::serial;
 use crate::policy_env::*;
 
 const ALLOWED_USER: &str = "medllm-t-asker";
@@ -88,20 +84,7 @@ fn ask_polkit_lets_polkit_decide_the_question_methods() {
 
         // polkit leaves: the bus policy (open here) decides the question methods alone.
         mock.stop().await;
-        let conn = connect(&address).await;
-        let dbus = DBusProxy::new(&conn).await.unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while dbus
-            .name_has_owner(BusName::try_from("org.freedesktop.PolicyKit1").unwrap())
-            .await
-            .unwrap()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "the mock polkit is still on the bus"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        crate::admin_polkit::wait_until_no_polkit(&address).await;
         let o = output(ask(&refused, &address)).await;
         assert!(o.status.success(), "without polkit: {}", o.text());
     });
