@@ -412,6 +412,17 @@ pub fn name_has_owner(address: &str) -> Result<bool> {
     .map_err(|_| anyhow::anyhow!("the bus query thread panicked"))?
 }
 
+/// Report that a test cannot run here and is skipped: `reason` on stderr, or a panic under
+/// `MEDLLM_TESTS_STRICT` (set by `.ci/run`), where a missing model, tool or privilege is a
+/// failure rather than a silent pass.
+pub fn skip(reason: &str) {
+    assert!(
+        std::env::var_os("MEDLLM_TESTS_STRICT").is_none(),
+        "MEDLLM_TESTS_STRICT: cannot skip: {reason}"
+    );
+    eprintln!("SKIPPED: {reason}");
+}
+
 /// Run a command to completion with a timeout, returning (status, stdout, stderr).
 pub fn run_with_timeout(
     cmd: &mut Command,

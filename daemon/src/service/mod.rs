@@ -171,8 +171,7 @@ impl Service {
     /// (`None` while no model is loaded).
     pub fn rendered_prompt(&self, category: Category, question: &str) -> Option<String> {
         let model = self.model()?;
-        let index = Category::ALL.iter().position(|c| *c == category)?;
-        let (before, after) = model.info.prompt_parts.get(index)?;
+        let (before, after) = model.info.prompt_parts.get(category.index())?;
         Some(format!("{before}{question}{after}"))
     }
 

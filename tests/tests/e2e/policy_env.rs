@@ -30,14 +30,10 @@ pub fn skip_unless_root(test: &str) -> bool {
     if is_root() {
         return false;
     }
-    assert!(
-        std::env::var_os("MEDLLM_TESTS_STRICT").is_none(),
-        "MEDLLM_TESTS_STRICT: {test} needs root"
-    );
-    eprintln!(
-        "SKIPPED {test}: needs root (creates accounts and runs D-Bus clients as other users); \
+    medllm_tests::skip(&format!(
+        "{test}: needs root (creates accounts and runs D-Bus clients as other users); \
          run `sudo -E cargo test --release -p medllm-tests` to include it"
-    );
+    ));
     true
 }
 
